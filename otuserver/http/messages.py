@@ -1,0 +1,116 @@
+"""Request and Response: the two messages that cross between the protocol and an application.
+
+An application is any callable `app(request) -> Response`. The parser builds a
+Request from bytes; the connection renders a Response back to bytes with
+`render_head`. Neither class knows where the bytes came from or go to.
+A Response body is `bytes` or any sized object the server knows how to send
+(the static-file handler uses an open-file body sent with sendfile).
+"""
+
+from .errors import BadRequest
+from .headers import Headers, header_tokens
+from .status import reason_phrase
+from .urls import parse_query, percent_decode, split_target
+
+
+class Request:
+    """One complete HTTP request: head fields plus the whole body.
+
+    >>> r = Request("GET", "/space%20in%20name.txt?x=1", headers=[("Host", "h")])
+    >>> r.path, r.query_string, r.query_params, r.keep_alive
+    ('/space in name.txt', 'x=1', {'x': ['1']}, True)
+    """
+
+    __slots__ = ("method", "target", "version", "headers", "body",
+                 "path", "query_string", "keep_alive", "client", "_query_params")
+
+    def __init__(self, method: str, target: str, version: str = "HTTP/1.1",
+                 headers: Headers | list[tuple[str, str]] | None = None,
+                 body: bytes = b"", client: str = "") -> None:
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers or ())
+        self.body = body
+        self.client = client  # the peer's address, for logs; empty when there is none
+        raw_path, self.query_string = split_target(target)
+        self.path = percent_decode(raw_path)
+        if "\x00" in self.path:
+            raise BadRequest("NUL in request path")
+        self.keep_alive = wants_keep_alive(version, self.headers.get("connection"))
+        self._query_params: dict[str, list[str]] | None = None
+
+    @property
+    def query_params(self) -> dict[str, list[str]]:
+        """The decoded query, parsed on first use: name -> list of values."""
+        if self._query_params is None:
+            self._query_params = parse_query(self.query_string)
+        return self._query_params
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.target} {self.version}>"
+
+
+def wants_keep_alive(version: str, connection: str | None) -> bool:
+    """Does the client want the connection kept open after this exchange? (RFC 9112 §9.3)
+
+    HTTP/1.1 persists unless the client says `close`; HTTP/1.0 only when it asks
+    for `keep-alive` (RFC 9112 §C.2.2).
+    >>> wants_keep_alive("HTTP/1.1", None), wants_keep_alive("HTTP/1.0", "Keep-Alive")
+    (True, True)
+    >>> wants_keep_alive("HTTP/1.1", "close"), wants_keep_alive("HTTP/1.0", None)
+    (False, False)
+    """
+    tokens = header_tokens(connection)
+    if version == "HTTP/1.1":
+        return "close" not in tokens
+    return "keep-alive" in tokens and "close" not in tokens
+
+
+class Response:
+    """A status, header fields and a body.
+
+    The server adds `Date`, `Server`, `Connection` and `Content-Length`; an
+    application sets only what it means, e.g. `Content-Type`.
+    """
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int = 200, headers: list[tuple[str, str]] | None = None,
+                 body=b"") -> None:
+        self.status = status
+        self.headers = headers if headers is not None else []
+        self.body = body
+
+    def header(self, name: str) -> str | None:
+        """The first value of field `name`, case-insensitively, or None."""
+        name = name.lower()
+        for field, value in self.headers:
+            if field.lower() == name:
+                return value
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {len(self.body)} bytes>"
+
+
+def status_allows_body(status: int) -> bool:
+    """1xx, 204 and 304 responses never carry content (RFC 9110 §6.4.1)."""
+    return status >= 200 and status not in (204, 304)
+
+
+def render_head(status: int, headers: list[tuple[str, str]]) -> bytes:
+    """Status line and fields as wire bytes, ending with the blank line (RFC 9112 §4, §5).
+
+    >>> render_head(404, [("Content-Length", "0")])
+    b'HTTP/1.1 404 Not Found\\r\\nContent-Length: 0\\r\\n\\r\\n'
+    """
+    lines = [f"HTTP/1.1 {status} {reason_phrase(status)}"]
+    for name, value in headers:
+        # A CR or LF in a value would let data from an application split the
+        # response in two (response splitting); RFC 9110 §5.5 forbids them.
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"line break in header field {name!r}")
+        lines.append(f"{name}: {value}")
+    lines.append("\r\n")
+    return "\r\n".join(lines).encode("latin-1")
