@@ -1,0 +1,104 @@
+"""Start `httpd.py` as a child process and stop it again: the one helper that the
+tests, the notebooks and the benchmark harness share.
+
+It owns the child's lifecycle only: a fresh interpreter (never a fork of the
+caller, which may be a Jupyter kernel), output to a log file, the real port read
+from the line the server prints when it is ready, and SIGTERM → wait → kill.
+It knows nothing of HTTP.
+
+    with start_server(root="docroot", workers=2) as srv:
+        print(srv.base_url)          # http://127.0.0.1:PORT
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HTTPD = REPO_ROOT / "httpd.py"
+READY_PREFIX = "listening on http://"
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 10.0
+
+
+class ServerProcess:
+    """A running `httpd.py`: its Popen, where it listens, and where it logs."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self._stdout_path = log_path.with_suffix(".stdout")
+        self._stdout = open(self._stdout_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HTTPD), *args],
+            stdout=self._stdout, stderr=self._log, stdin=subprocess.DEVNULL,
+            cwd=str(REPO_ROOT), env=env)
+        self.host = ""
+        self.port = 0
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def wait_ready(self, timeout: float = START_TIMEOUT_S) -> "ServerProcess":
+        """Block until the ready line appears on stdout; raise with the log if the server died."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self._stdout_path.read_text(errors="replace").partition("\n")
+            if line[1] and line[0].startswith(READY_PREFIX):
+                self.host, _, port = line[0][len(READY_PREFIX):].rpartition(":")
+                self.host = self.host.strip("[]")
+                self.port = int(port)
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"httpd.py exited with {self.proc.returncode}:\n{self.log()}")
+            time.sleep(0.02)
+        self.stop()
+        raise TimeoutError(f"httpd.py not ready after {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        """Everything the server wrote to stderr so far (errors and, by default, the access log)."""
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> int:
+        """Signal the master, wait for it (then SIGKILL it), and return its exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        self._stdout.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def start_server(root: str | os.PathLike | None = None, workers: int = 1, *,
+                 host: str = "127.0.0.1", extra_args: list[str] | tuple = (),
+                 log_dir: str | os.PathLike | None = None,
+                 env: dict[str, str] | None = None) -> ServerProcess:
+    """Start `httpd.py` on a free port and return once it accepts connections."""
+    args = ["--host", host, "--port", "0", "--workers", str(workers)]
+    if root is not None:
+        args += ["--root", str(root)]
+    args += [str(a) for a in extra_args]
+    log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="otuserver-"))
+    return ServerProcess(args, log_dir / "httpd.log", env).wait_ready()
