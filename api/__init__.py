@@ -1,0 +1,28 @@
+"""The scoring API: interests and scores on SQLite, served under /api/.
+
+`create_app(db_path, max_body_bytes)` is what httpd.py calls once, in the
+master, before it forks: it builds the routes and an Engine that holds only
+a path, so no SQLite connection exists yet. Each worker opens its own on its
+first request, creating the file, its folder and the tables when missing.
+"""
+
+import os
+
+from otuserver.db import Engine
+from otuserver.web import App
+
+from .models import MODELS
+from .routes import build_router
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+
+
+def create_app(db_path: str | os.PathLike, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> App:
+    """The API application for the database at `db_path`."""
+    engine = Engine(db_path, models=MODELS)
+    # Fail at start-up, not on the first request, when the folder cannot be made.
+    engine.ensure_directory()
+    return App(build_router(engine), max_body_bytes=max_body_bytes)
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,151 @@
+"""The SQLite engine: one connection per process, opened lazily, and transactions.
+
+An Engine is made in the master before the fork and holds only a path; each
+worker opens its own connection on first use (a SQLite connection must never
+cross a fork). Every connection sets WAL mode, so readers never block the
+writer, and a busy timeout, so concurrent writers wait instead of failing.
+Writes run in `BEGIN IMMEDIATE` transactions: the write lock is taken up
+front, which keeps the busy handler in charge (a deferred transaction that
+upgrades from read to write can fail at once with SQLITE_BUSY). A lock still
+not granted after the timeout becomes DatabaseBusy (503, Retry-After), and
+the transaction is rolled back, so the client knows its row was not stored.
+Only parameterised SQL is executed; the engine never formats a value into SQL.
+"""
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import DatabaseBusy
+
+BUSY_TIMEOUT_S = 5.0
+
+log = logging.getLogger("otuserver.db")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Is this the lock error that waiting could cure (SQLITE_BUSY or SQLITE_LOCKED)?"""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        # Extended codes (e.g. SQLITE_BUSY_SNAPSHOT = 517) keep the primary code in the low byte.
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+@contextmanager
+def busy_means_503() -> Iterator[None]:
+    """Turn a lock timeout into DatabaseBusy; every other error passes through."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            log.warning("database busy past the timeout: %s", exc)
+            raise DatabaseBusy() from exc
+        raise
+
+
+class Engine:
+    """A SQLite database file and the tables of `models`, created when missing."""
+
+    def __init__(self, path: str | os.PathLike, *, models: Iterable[type] = (),
+                 busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        self.models = list(models)
+        self.busy_timeout_s = busy_timeout_s
+        self._connections: dict[tuple[int, int], sqlite3.Connection] = {}
+
+    def ensure_directory(self) -> None:
+        """Create the database's folder; safe to call in the master (it opens no connection)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def connection(self) -> sqlite3.Connection:
+        """This process's (and thread's) connection, opened and prepared on first use."""
+        key = (os.getpid(), threading.get_ident())
+        conn = self._connections.get(key)
+        if conn is None:
+            # Connections inherited from a parent process are dropped, never used or
+            # closed here: they belong to the parent's open file and locks.
+            self._connections = {k: c for k, c in self._connections.items() if k[0] == key[0]}
+            conn = self._connections[key] = self._open()
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        self.ensure_directory()
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves; `timeout` is the busy timeout.
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            with busy_means_503():
+                self._prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            log.warning("%s: WAL mode unavailable (journal_mode=%s); writers will block readers",
+                        self.path, mode)
+        # In WAL mode NORMAL still survives a process crash; only power loss can drop the last commits.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        self._create_schema(conn)
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        # IF NOT EXISTS makes this idempotent, so every worker may run it at start.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for model in self.models:
+                conn.execute(model.create_table_sql())
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every SELECT inside sees the same snapshot."""
+        conn = self.connection()
+        with busy_means_503():
+            conn.execute("BEGIN")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback(conn)
+                raise
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the write lock from the start; rolled back on any error."""
+        conn = self.connection()
+        with busy_means_503():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback(conn)
+                raise
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close this process's connections (others' are not ours to close)."""
+        pid = os.getpid()
+        for key, conn in list(self._connections.items()):
+            if key[0] == pid:
+                conn.close()
+            del self._connections[key]
+
+    def __repr__(self) -> str:
+        return f"<Engine {self.path}>"

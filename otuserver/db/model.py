@@ -1,0 +1,189 @@
+"""The Model base class: a table, its primary key, typed fields, JSON in and out, and CRUD.
+
+A subclass names its table and declares Fields as class attributes:
+
+    class Score(Model):
+        table = "score"
+        client_id = IntegerField(primary_key=True, min_value=1)
+        score = RealField()
+
+The SQL for each operation is built once per class from those names (checked
+to be plain identifiers); values always travel as parameters. The CRUD is
+exactly what otuserver.web's generic services need, and errors come out as
+HTTPErrors: ValidationError (400), Conflict (409), DatabaseBusy (503).
+"""
+
+import sqlite3
+from typing import ClassVar
+
+from .engine import Engine
+from .errors import Conflict, ValidationError
+from .fields import Field, FieldError, quote_identifier
+
+
+class Model:
+    """One row of `table`; attributes named after the fields hold the values."""
+
+    table: ClassVar[str] = ""
+    fields: ClassVar[dict[str, Field]] = {}
+    pk_name: ClassVar[str] = ""
+    _sql: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.fields = {name: value for name, value in vars(cls).items() if isinstance(value, Field)}
+        keys = [name for name, field in cls.fields.items() if field.primary_key]
+        if len(keys) != 1:
+            raise TypeError(f"{cls.__name__} needs exactly one primary key field, has {keys}")
+        cls.pk_name = keys[0]
+        cls._sql = _statements(cls.table, cls.pk_name, list(cls.fields))
+
+    def __init__(self, **values: object) -> None:
+        for name in self.fields:
+            setattr(self, name, values.pop(name, None))
+        if values:
+            raise TypeError(f"unknown fields for {type(self).__name__}: {sorted(values)}")
+
+    @property
+    def pk_value(self) -> object:
+        return getattr(self, self.pk_name)
+
+    # -- JSON ------------------------------------------------------------------
+
+    @classmethod
+    def from_json(cls, data: object, *, pk: object = None) -> "Model":
+        """A validated instance from a decoded JSON body, or ValidationError naming every bad field.
+
+        The primary key may be left out (the database picks one); when `pk` comes
+        from the path, a key in the body must agree with it.
+        """
+        if not isinstance(data, dict):
+            raise ValidationError({}, f"request body must be a JSON object, not {_json_kind(data)}")
+        values, errors = {}, {name: "unknown field" for name in data if name not in cls.fields}
+        for name, field in cls.fields.items():
+            if name not in data:
+                if not field.primary_key:
+                    errors[name] = "is required"
+                continue
+            try:
+                values[name] = field.clean(data[name])
+            except FieldError as exc:
+                errors[name] = str(exc)
+        if pk is not None:
+            if values.get(cls.pk_name, pk) != pk:
+                errors[cls.pk_name] = f"must match the path ({pk}) or be left out"
+            values[cls.pk_name] = pk
+        if errors:
+            raise ValidationError(errors)
+        return cls(**values)
+
+    def to_json(self) -> dict:
+        return {name: getattr(self, name) for name in self.fields}
+
+    @classmethod
+    def parse_pk(cls, value: object) -> object | None:
+        """The key if some row could have it, else None (so a lookup can answer 404 at once)."""
+        try:
+            return cls.fields[cls.pk_name].clean(value)
+        except FieldError:
+            return None
+
+    @classmethod
+    def json_schema(cls, *, for_input: bool = False) -> dict:
+        """The JSON Schema of a body (`for_input`: the key is optional) or of a stored object."""
+        required = [name for name, field in cls.fields.items() if not (for_input and field.primary_key)]
+        return {"type": "object", "additionalProperties": False, "required": required,
+                "properties": {name: field.json_schema(for_input=for_input)
+                               for name, field in cls.fields.items()}}
+
+    # -- SQL -------------------------------------------------------------------
+
+    @classmethod
+    def create_table_sql(cls) -> str:
+        columns = ", ".join(field.column_sql() for field in cls.fields.values())
+        return f"CREATE TABLE IF NOT EXISTS {quote_identifier(cls.table)} ({columns})"
+
+    @classmethod
+    def _from_row(cls, row: sqlite3.Row) -> "Model":
+        return cls(**{name: field.from_db(row[name]) for name, field in cls.fields.items()})
+
+    def _db_values(self) -> list[object]:
+        return [field.to_db(getattr(self, name)) for name, field in self.fields.items()]
+
+    # -- CRUD ------------------------------------------------------------------
+
+    @classmethod
+    def get(cls, db: Engine, pk: object) -> "Model | None":
+        with db.read() as conn:
+            row = conn.execute(cls._sql["get"], (pk,)).fetchone()
+        return None if row is None else cls._from_row(row)
+
+    @classmethod
+    def page(cls, db: Engine, offset: int, limit: int) -> tuple[int, list["Model"]]:
+        """The total count and one slice in key order, both from the same snapshot."""
+        with db.read() as conn:
+            count = conn.execute(cls._sql["count"]).fetchone()[0]
+            rows = conn.execute(cls._sql["page"], (limit, offset)).fetchall()
+        return count, [cls._from_row(row) for row in rows]
+
+    def insert(self, db: Engine) -> None:
+        """Store a new row; with no key, SQLite assigns the next one and we read it back."""
+        with db.write() as conn:
+            try:
+                cursor = conn.execute(self._sql["insert"], self._db_values())
+            except sqlite3.IntegrityError as exc:
+                if _is_duplicate_key(exc):
+                    raise Conflict(f"{type(self).__name__} with {self.pk_name} {self.pk_value} "
+                                   "already exists") from None
+                raise
+            if self.pk_value is None:
+                setattr(self, self.pk_name, cursor.lastrowid)
+
+    def replace(self, db: Engine) -> bool:
+        """Overwrite every field of the existing row; False when there is none."""
+        values = [field.to_db(getattr(self, name)) for name, field in self.fields.items()
+                  if not field.primary_key]
+        with db.write() as conn:
+            cursor = conn.execute(self._sql["update"], [*values, self.pk_value])
+        return cursor.rowcount > 0
+
+    @classmethod
+    def delete(cls, db: Engine, pk: object) -> bool:
+        with db.write() as conn:
+            cursor = conn.execute(cls._sql["delete"], (pk,))
+        return cursor.rowcount > 0
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.to_json() == self.to_json()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_json()})"
+
+
+def _statements(table: str, pk: str, columns: list[str]) -> dict[str, str]:
+    """The SQL text of every operation; only identifiers are put in, values are `?`.
+
+    >>> _statements("score", "client_id", ["client_id", "score"])["update"]
+    'UPDATE "score" SET "score" = ? WHERE "client_id" = ?'
+    """
+    t, k = quote_identifier(table), quote_identifier(pk)
+    cols = [quote_identifier(c) for c in columns]
+    others = [quote_identifier(c) for c in columns if c != pk]
+    return {
+        "get": f"SELECT {', '.join(cols)} FROM {t} WHERE {k} = ?",
+        "count": f"SELECT COUNT(*) FROM {t}",
+        "page": f"SELECT {', '.join(cols)} FROM {t} ORDER BY {k} LIMIT ? OFFSET ?",
+        "insert": f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        "update": f"UPDATE {t} SET {', '.join(c + ' = ?' for c in others)} WHERE {k} = ?",
+        "delete": f"DELETE FROM {t} WHERE {k} = ?",
+    }
+
+
+def _is_duplicate_key(exc: sqlite3.IntegrityError) -> bool:
+    name = getattr(exc, "sqlite_errorname", "")
+    return name in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE") or "UNIQUE" in str(exc)
+
+
+def _json_kind(data: object) -> str:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if data is None else kinds.get(type(data), type(data).__name__)

@@ -1,0 +1,102 @@
+"""WebRequest: the framework's view of one `otuserver.http.Request`.
+
+It adds what handlers need on top of the protocol message: the typed path
+parameters the router extracted, the body's media type, and `json()`, which
+either returns the decoded body or raises an HTTPError naming the problem
+(415 for a body that is not application/json, 400 for an empty, non-UTF-8 or
+malformed one). It wraps the protocol Request rather than copying it, and
+knows nothing of routing, models or sockets.
+"""
+
+import json
+
+from ..http import BadRequest, Headers, Request
+from .errors import UnsupportedMediaType
+
+_MISSING = object()
+
+
+class WebRequest:
+    """A protocol Request plus the router's `path_params`.
+
+    >>> r = WebRequest(Request("POST", "/api/scores?x=1", headers=[("Content-Type", "application/json")],
+    ...                        body=b'{"score": 2}'))
+    >>> r.path, r.query_params, r.media_type, r.json()
+    ('/api/scores', {'x': ['1']}, 'application/json', {'score': 2})
+    """
+
+    __slots__ = ("raw", "path_params", "_json")
+
+    def __init__(self, raw: Request, path_params: dict[str, object] | None = None) -> None:
+        self.raw = raw
+        self.path_params = path_params or {}
+        self._json = _MISSING
+
+    # The protocol fields handlers read, passed through unchanged.
+    method = property(lambda self: self.raw.method)
+    target = property(lambda self: self.raw.target)
+    path = property(lambda self: self.raw.path)
+    query_string = property(lambda self: self.raw.query_string)
+    query_params = property(lambda self: self.raw.query_params)
+    body = property(lambda self: self.raw.body)
+    client = property(lambda self: self.raw.client)
+
+    @property
+    def headers(self) -> Headers:
+        return self.raw.headers
+
+    @property
+    def media_type(self) -> str:
+        """The Content-Type without parameters, lower-cased; "" when absent.
+
+        RFC 9110 §8.3.1: the type and subtype are case-insensitive.
+        """
+        value = self.raw.headers.get("content-type") or ""
+        return value.partition(";")[0].strip().lower()
+
+    def query_value(self, name: str) -> str | None:
+        """The last value of query parameter `name`, or None; the last wins, as in most frameworks."""
+        values = self.raw.query_params.get(name)
+        return values[-1] if values else None
+
+    def json(self) -> object:
+        """The body decoded as JSON, or an HTTPError that says what is wrong with it."""
+        if self._json is _MISSING:
+            self._json = decode_json_body(self.media_type, self.raw.body)
+        return self._json
+
+    def __repr__(self) -> str:
+        return f"<WebRequest {self.method} {self.target} {self.path_params}>"
+
+
+def is_json_media_type(media_type: str) -> bool:
+    """application/json, or a structured `+json` suffix type (RFC 6839 §3.1)."""
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def _reject_constant(name: str) -> None:
+    # Python's json accepts NaN and Infinity by default; RFC 8259 §6 does not.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_json_body(media_type: str, body: bytes) -> object:
+    """Decode a request body, raising 415 or 400 with a message a client can act on.
+
+    >>> decode_json_body("application/json", b'[1, 2]')
+    [1, 2]
+    """
+    if not is_json_media_type(media_type):
+        shown = media_type or "none"
+        raise UnsupportedMediaType(f"request body must be application/json, got {shown}")
+    if not body.strip():
+        raise BadRequest("request body is empty; expected a JSON object")
+    try:
+        # RFC 8259 §8.1: JSON exchanged between systems is UTF-8.
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not valid UTF-8") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise BadRequest(f"invalid JSON: {exc}") from None

@@ -1,0 +1,148 @@
+"""Routing: path templates with typed parameters, matched to endpoints.
+
+A template such as `/api/scores/{client_id:int}` compiles to a regex plus a
+convertor per parameter. Matching a request gives one of three answers: no
+route has this path (NotFound, 404), a route has the path but not the method
+(MethodNotAllowed, 405 with `Allow`), or a full match with typed parameters.
+HEAD is allowed wherever GET is (RFC 9110 §9.3.2). Templates without
+parameters are found in a dict before any regex is tried. Knows nothing of
+models, databases or sockets; an endpoint is any callable `endpoint(request)`.
+"""
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .errors import MethodNotAllowed, NotFound
+
+# name -> (regex fragment, converter, OpenAPI schema of the parameter)
+CONVERTORS: dict[str, tuple[str, Callable[[str], object], dict]] = {
+    "int": (r"[0-9]+", int, {"type": "integer", "minimum": 0}),
+    "str": (r"[^/]+", str, {"type": "string"}),
+}
+
+_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?}")
+
+
+def compile_path(template: str) -> tuple[re.Pattern, dict[str, Callable[[str], object]]]:
+    """Turn a path template into an anchored regex and the converters of its parameters.
+
+    A parameter without a type is a `str` (one path segment).
+    >>> regex, convert = compile_path("/api/scores/{client_id:int}")
+    >>> regex.pattern, convert
+    ('^/api/scores/(?P<client_id>[0-9]+)$', {'client_id': <class 'int'>})
+    >>> m = regex.match("/api/scores/42"); convert["client_id"](m["client_id"])
+    42
+    """
+    pattern, converters, pos = "^", {}, 0
+    for m in _PARAM.finditer(template):
+        name, kind = m.group(1), m.group(2) or "str"
+        if kind not in CONVERTORS:
+            raise ValueError(f"unknown parameter type {kind!r} in {template!r}")
+        if name in converters:
+            raise ValueError(f"parameter {name!r} appears twice in {template!r}")
+        regex, converter, _ = CONVERTORS[kind]
+        pattern += re.escape(template[pos:m.start()]) + f"(?P<{name}>{regex})"
+        converters[name] = converter
+        pos = m.end()
+    return re.compile(pattern + re.escape(template[pos:]) + "$"), converters
+
+
+def openapi_path(template: str) -> str:
+    """The template as OpenAPI writes it, without types.
+
+    >>> openapi_path("/api/scores/{client_id:int}")
+    '/api/scores/{client_id}'
+    """
+    return _PARAM.sub(lambda m: "{" + m.group(1) + "}", template)
+
+
+def path_parameters(template: str) -> list[tuple[str, dict]]:
+    """Each parameter's name and OpenAPI schema, in order.
+
+    >>> path_parameters("/api/scores/{client_id:int}")
+    [('client_id', {'type': 'integer', 'minimum': 0})]
+    """
+    return [(m.group(1), CONVERTORS[m.group(2) or "str"][2]) for m in _PARAM.finditer(template)]
+
+
+def endpoint_methods(endpoint: object, methods: Iterable[str] | None) -> frozenset[str]:
+    """The methods a route answers: given explicitly, or asked of a class-based service; HEAD follows GET."""
+    if methods is None:
+        methods = getattr(endpoint, "allowed_methods", None)
+        if methods is None:
+            raise ValueError(f"give methods= for {endpoint!r}: it does not say which it allows")
+    found = {m.upper() for m in methods}
+    if "GET" in found:
+        found.add("HEAD")
+    return frozenset(found)
+
+
+@dataclass
+class Route:
+    """One path template bound to one endpoint and the methods it answers."""
+
+    template: str
+    endpoint: Callable
+    methods: frozenset[str]
+    name: str = ""
+    regex: re.Pattern = field(init=False, repr=False)
+    converters: dict = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.regex, self.converters = compile_path(self.template)
+
+    @property
+    def is_static(self) -> bool:
+        return not self.converters
+
+    def match_path(self, path: str) -> dict[str, object] | None:
+        """The typed parameters if `path` fits this template, else None."""
+        m = self.regex.match(path)
+        if m is None:
+            return None
+        return {name: convert(m[name]) for name, convert in self.converters.items()}
+
+
+class Router:
+    """An ordered table of routes.
+
+    >>> r = Router()
+    >>> _ = r.add("/api/scores/{client_id:int}", lambda req: None, methods=["GET"])
+    >>> route, params = r.resolve("HEAD", "/api/scores/7"); params
+    {'client_id': 7}
+    """
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self._static: dict[str, list[Route]] = {}
+
+    def add(self, template: str, endpoint: Callable, *, methods: Iterable[str] | None = None,
+            name: str = "") -> Route:
+        """Register `endpoint` for `template`; methods default to the endpoint's `allowed_methods`."""
+        route = Route(template, endpoint, endpoint_methods(endpoint, methods), name)
+        self.routes.append(route)
+        if route.is_static:
+            self._static.setdefault(template, []).append(route)
+        return route
+
+    def resolve(self, method: str, path: str) -> tuple[Route, dict[str, object]]:
+        """The route and typed parameters for this request, or NotFound / MethodNotAllowed."""
+        allowed: set[str] = set()
+        for route, params in self._candidates(path):
+            if method in route.methods:
+                return route, params
+            allowed |= route.methods
+        if allowed:
+            raise MethodNotAllowed(allowed)
+        raise NotFound(f"no route for {path}")
+
+    def _candidates(self, path: str):
+        # Exact templates first: a dict lookup is cheaper than any regex.
+        for route in self._static.get(path, ()):
+            yield route, {}
+        for route in self.routes:
+            if not route.is_static:
+                params = route.match_path(path)
+                if params is not None:
+                    yield route, params
