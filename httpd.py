@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""OTUServer's entry point: read the command line, build the application, run the master.
+
+    python3 httpd.py                      # docroot/ on http://127.0.0.1:8080, one worker per CPU
+    python3 httpd.py -w 4 -r /srv/www -p 0
+
+It wires otuserver.server (processes, sockets, files) to the applications and
+owns nothing else. A bad argument is one line on stderr and exit status 2.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from otuserver.server.config import ServerConfig
+from otuserver.server.master import Master, bind_listener
+from otuserver.server.static import StaticFiles
+from otuserver.http import Limits
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_ROOT = os.path.join(HERE, "docroot")
+USAGE_ERROR = 2
+
+# Long option name -> (type, default). The JSON config file uses the same names.
+OPTIONS = {
+    "host": (str, "127.0.0.1"),
+    "port": (int, 8080),
+    "workers": (int, os.cpu_count() or 1),
+    "root": (str, DEFAULT_ROOT),
+    "access-log": (str, "-"),
+    "keepalive-timeout": (float, 15.0),
+    "request-timeout": (float, 30.0),
+    "graceful-timeout": (float, 10.0),
+    "max-body": (int, 1 << 20),
+}
+
+
+class UsageError(Exception):
+    """A bad argument: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="httpd.py", description="OTUServer: a pre-fork, epoll HTTP/1.1 server.",
+                     argument_default=argparse.SUPPRESS)
+    parser.add_argument("-w", "--workers", type=int, help="worker processes (default: one per CPU)")
+    parser.add_argument("-r", "--root", help="document root (default: docroot/ beside httpd.py)")
+    parser.add_argument("-p", "--port", type=int, help="TCP port, 0 for any free one (default: 8080)")
+    parser.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("-c", "--config", "-config", dest="config",
+                        help="JSON file whose keys are the long option names")
+    parser.add_argument("--access-log", help='combined-format log path, "-" for stderr, "off" (default: -)')
+    parser.add_argument("--keepalive-timeout", type=float, help="seconds an idle connection stays open (15)")
+    parser.add_argument("--request-timeout", type=float, help="seconds a whole request may take to arrive (30)")
+    parser.add_argument("--graceful-timeout", type=float, help="seconds a stop waits for responses in flight (10)")
+    parser.add_argument("--max-body", type=int, help="largest request body in bytes (1048576)")
+    return parser
+
+
+def read_settings(argv: list[str]) -> dict:
+    """Defaults, then the config file, then the command line: the last one wins."""
+    given = vars(build_parser().parse_args(argv))
+    settings = {name: default for name, (_, default) in OPTIONS.items()}
+    if "config" in given:
+        settings.update(_read_config_file(given.pop("config")))
+    settings.update({name.replace("_", "-"): value for name, value in given.items()})
+    return settings
+
+
+def _read_config_file(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as error:
+        raise UsageError(f"cannot read config file {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise UsageError(f"config file {path} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"config file {path} must hold a JSON object")
+    settings = {}
+    for name, value in data.items():
+        if name not in OPTIONS:
+            raise UsageError(f"config file {path}: unknown option {name!r}")
+        kind = OPTIONS[name][0]
+        if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise UsageError(f"config file {path}: {name} must be a number")
+        settings[name] = kind(value)
+    return settings
+
+
+def make_config(settings: dict) -> ServerConfig:
+    root = settings["root"]
+    if not os.path.isdir(root):
+        raise UsageError(f"document root {root} is not a directory")
+    if settings["workers"] < 1:
+        raise UsageError("--workers must be at least 1")
+    if not 0 <= settings["port"] <= 65535:
+        raise UsageError("--port must be between 0 and 65535")
+    for name in ("keepalive-timeout", "request-timeout", "graceful-timeout", "max-body"):
+        if settings[name] <= 0:
+            raise UsageError(f"--{name} must be positive")
+    return ServerConfig(
+        host=settings["host"], port=settings["port"], workers=settings["workers"],
+        root=root, access_log=settings["access-log"],
+        keepalive_timeout=settings["keepalive-timeout"],
+        request_timeout=settings["request-timeout"],
+        graceful_timeout=settings["graceful-timeout"],
+        limits=Limits(max_body_bytes=settings["max-body"]))
+
+
+def build_app(config: ServerConfig):
+    """The application every worker serves: static files from the document root."""
+    return StaticFiles(config.root)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
+    try:
+        config = make_config(read_settings(argv))
+        app = build_app(config)
+        listener = bind_listener(config.host, config.port, config.backlog)
+    except UsageError as error:
+        print(f"httpd.py: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except OSError as error:
+        print(f"httpd.py: error: cannot listen on {config.host}:{config.port}: {error.strerror}",
+              file=sys.stderr)
+        return USAGE_ERROR
+    master = Master(listener, app, config)
+    host, port = master.address
+    shown = f"[{host}]" if ":" in host else host
+    return master.run(on_ready=lambda: print(f"listening on http://{shown}:{port}", flush=True))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,310 @@
+"""One client connection: bytes in through the parser, responses out through the socket.
+
+A Connection is driven by the worker's event loop (`on_event`) and by its clock
+(`on_timeout`). It feeds received bytes to the sans-IO RequestParser, hands each
+complete Request to the application, and queues the rendered response in an
+outbox of byte strings and FileBody ranges (sent with os.sendfile). It stops
+reading while a response is still unsent (back-pressure), answers pipelined
+requests in order, and turns a parse error into one small response with
+`Connection: close`. It knows nothing of routing, files or databases.
+"""
+
+import logging
+import os
+import socket
+import time
+from collections import deque
+
+from .. import SERVER_NAME
+from ..http import HTTPError, Request, RequestTimeout, Response, render_head, status_allows_body
+from ..http.parser import RequestParser
+from .loop import READ, WRITE
+from .static import FileBody
+
+log = logging.getLogger("otuserver.connection")
+
+RECV_BYTES = 65536
+SENDFILE_CHUNK_BYTES = 1 << 20
+OUTBOX_HIGH_WATER_BYTES = 65536   # stop answering pipelined requests past this much unsent
+LINGER_TIMEOUT_S = 2.0
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def error_response(error: HTTPError) -> Response:
+    """The small text response a protocol error becomes."""
+    body = f"{error.status} {error.reason}: {error.detail}\n".encode("utf-8", "replace")
+    return Response(error.status, [("Content-Type", "text/plain; charset=utf-8"), *error.headers], body)
+
+
+class Connection:
+    """The state of one accepted socket, from the first byte to close."""
+
+    def __init__(self, sock: socket.socket, client: str, worker) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.client = client
+        self.worker = worker
+        self.parser = RequestParser(worker.limits, client)
+        self.outbox: deque = deque()   # bytes / memoryview / FileBody, in send order
+        self.queued_bytes = 0          # unsent bytes in the outbox (files counted whole)
+        self.closing = False           # close once the outbox is empty
+        self.peer_closed = False       # the client shut down its sending side
+        self.linger = False            # on close, drain the client's bytes first (after an error)
+        self.lingering = False
+        self.continue_sent = False
+        self.events = READ
+        self.deadline = 0.0
+        worker.loop.add(self.fd, READ, self)
+        self._arm(worker.config.keepalive_timeout)
+
+    # -- events -------------------------------------------------------------
+
+    def on_event(self, events: int) -> None:
+        if self.lingering:
+            self._drain()
+        elif self.outbox:
+            self.on_writable()
+        else:
+            self.on_readable()
+
+    def on_readable(self) -> None:
+        try:
+            data = self.sock.recv(RECV_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            return self.abort()  # ECONNRESET and friends: the client is gone
+        if not data:
+            # RFC 9112 §9.6: the client half-closed; answer what it sent, then close.
+            self.peer_closed = True
+            self.process()
+            return
+        was_idle = not self.parser.in_progress
+        self.parser.receive_data(data)
+        if was_idle and self.parser.in_progress:
+            # The whole request must arrive within this time from its first byte.
+            self._arm(self.worker.config.request_timeout)
+        self.process()
+
+    def on_writable(self) -> None:
+        self.flush()
+        if not self.outbox and self.sock is not None and not self.closing:
+            self.process()  # requests that waited behind the response just sent
+
+    def on_timeout(self) -> None:
+        if self.outbox or self.lingering:
+            self.abort()  # a client too slow to read, or done lingering
+        elif self.parser.in_progress:
+            self._fail(RequestTimeout("request not received in time"))
+            self.flush()
+        else:
+            self.close()  # idle keep-alive connection
+
+    # -- requests -----------------------------------------------------------
+
+    def process(self) -> None:
+        """Answer the complete requests in the buffer, in order, and send what is ready."""
+        while True:
+            outbox_full = self._answer_ready()
+            self.flush()
+            if not (outbox_full and self.sock is not None and not self.outbox):
+                break  # more requests wait only if the outbox filled and then drained
+        if self.peer_closed and self.sock is not None and not self.outbox:
+            self.close()  # nothing more can come and nothing is left to say
+
+    def _answer_ready(self) -> bool:
+        """Respond to buffered requests until none is complete; True if stopped by a full outbox."""
+        while not self.closing:
+            if self.queued_bytes >= OUTBOX_HIGH_WATER_BYTES:
+                return True
+            try:
+                request = self.parser.next_request()
+            except HTTPError as error:
+                self._fail(error)
+                return False
+            if request is None:
+                self._maybe_continue()
+                return False
+            self.continue_sent = False
+            self._respond(request)
+        return False
+
+    def _maybe_continue(self) -> None:
+        if self.parser.expects_continue and not self.continue_sent:
+            self.continue_sent = True
+            self._queue(CONTINUE)
+
+    def _respond(self, request: Request) -> None:
+        keep_alive = request.keep_alive and not self.worker.stopping
+        try:
+            response = self.worker.app(request)
+            head, body = self._render(response, request.method == "HEAD", keep_alive)
+        except HTTPError as error:
+            response = error_response(error)
+            head, body = self._render(response, request.method == "HEAD", keep_alive)
+        except Exception:
+            log.exception("unhandled error answering %s %s", request.method, request.target)
+            response = error_response(HTTPError("the server hit an unexpected error"))
+            head, body = self._render(response, request.method == "HEAD", keep_alive)
+        self._queue(head, body)
+        self.worker.log_access(self.client, request, response.status, len(body) if body else 0)
+        if not keep_alive:
+            self.closing = True
+
+    def _fail(self, error: HTTPError) -> None:
+        """The one place a protocol error becomes a response: send it, then close."""
+        response = error_response(error)
+        head, body = self._render(response, False, False)
+        self._queue(head, body)
+        self.worker.log_access(self.client, None, error.status, len(body))
+        self.closing = self.linger = True
+
+    def _render(self, response: Response, head_only: bool, keep_alive: bool):
+        """Head bytes plus the body to send (None for HEAD, 204 and 304)."""
+        body = response.body
+        headers = [*response.headers,
+                   ("Date", self.worker.dates.now()),
+                   ("Server", SERVER_NAME),
+                   ("Connection", "keep-alive" if keep_alive else "close")]
+        sends_body = status_allows_body(response.status)
+        if sends_body:
+            # RFC 9110 §9.3.2: HEAD gets the same fields GET would, length included.
+            headers.append(("Content-Length", str(len(body))))
+        head = render_head(response.status, headers)
+        if head_only or not sends_body or not len(body):
+            if isinstance(body, FileBody):
+                body.close()
+            return head, None
+        return head, body
+
+    # -- output -------------------------------------------------------------
+
+    def _queue(self, head: bytes, body=None) -> None:
+        if body is None:
+            self.outbox.append(head)
+        elif isinstance(body, FileBody):
+            self.outbox.append(head)
+            self.outbox.append(body)
+        else:
+            head += body  # one send for a small response instead of two
+            body = None
+            self.outbox.append(head)
+        self.queued_bytes += len(head) + (len(body) if body is not None else 0)
+
+    def flush(self) -> None:
+        """Send as much of the outbox as the socket takes now; wait for EPOLLOUT for the rest."""
+        outbox = self.outbox
+        try:
+            while outbox:
+                item = outbox[0]
+                if isinstance(item, FileBody):
+                    sent = self._send_file(item)
+                    done = item.length == 0
+                else:
+                    if len(outbox) > 1 and not isinstance(outbox[1], FileBody):
+                        item = self._coalesce()
+                    sent = self.sock.send(item)
+                    done = sent == len(item)
+                    if not done:
+                        outbox[0] = memoryview(item)[sent:]
+                self.queued_bytes -= sent
+                if not done:
+                    break
+                outbox.popleft()
+        except BlockingIOError:
+            pass
+        except OSError:
+            return self.abort()  # EPIPE / ECONNRESET: the reader went away
+        self._after_flush()
+
+    def _coalesce(self) -> bytes:
+        # Pipelined small responses leave together in one send.
+        parts = []
+        while self.outbox and not isinstance(self.outbox[0], FileBody):
+            parts.append(self.outbox.popleft())
+        joined = b"".join(parts)
+        self.outbox.appendleft(joined)
+        return joined
+
+    def _send_file(self, body: FileBody) -> int:
+        sent = os.sendfile(self.fd, body.fd, body.offset, min(body.length, SENDFILE_CHUNK_BYTES))
+        if sent == 0:
+            raise BrokenPipeError("file shrank while being sent")  # cannot keep Content-Length's promise
+        body.offset += sent
+        body.length -= sent
+        if body.length == 0:
+            body.close()
+        return sent
+
+    def _after_flush(self) -> None:
+        if self.sock is None:
+            return
+        config = self.worker.config
+        if self.outbox:
+            self._arm(config.send_timeout)
+            self._want(WRITE)  # and not READ: no new requests while one is unsent
+        elif self.closing or (self.worker.stopping and not self.parser.in_progress):
+            self._finish()
+        else:
+            self._want(READ)
+            self._arm(config.request_timeout if self.parser.in_progress else config.keepalive_timeout)
+
+    # -- closing ------------------------------------------------------------
+
+    def _finish(self) -> None:
+        """Close after the last response; after an error, drain the client's bytes first.
+
+        Closing a socket with unread input makes the kernel send RST, which can
+        destroy the error response before the client reads it; so we shut down
+        our side and read until the client closes (or LINGER_TIMEOUT_S passes).
+        """
+        if not (self.linger and not self.peer_closed):
+            return self.close()
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return self.close()
+        self.lingering = True
+        self._want(READ)
+        self._arm(LINGER_TIMEOUT_S)
+
+    def _drain(self) -> None:
+        try:
+            if self.sock.recv(RECV_BYTES):
+                return
+        except BlockingIOError:
+            return
+        except OSError:
+            pass
+        self.close()
+
+    def stop_gracefully(self) -> None:
+        """The worker is stopping: close now if idle, else after the response in flight."""
+        if not self.outbox and not self.parser.in_progress:
+            self.close()
+
+    def close(self) -> None:
+        if self.sock is None:
+            return
+        self.worker.loop.remove(self.fd)
+        for item in self.outbox:
+            if isinstance(item, FileBody):
+                item.close()
+        self.outbox.clear()
+        try:
+            self.sock.close()
+        finally:
+            self.sock = None
+            self.worker.forget(self)
+
+    abort = close
+
+    # -- helpers ------------------------------------------------------------
+
+    def _want(self, events: int) -> None:
+        if events != self.events:
+            self.events = events
+            self.worker.loop.modify(self.fd, events)
+
+    def _arm(self, timeout: float) -> None:
+        self.deadline = time.monotonic() + timeout

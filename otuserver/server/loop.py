@@ -1,0 +1,57 @@
+"""A minimal epoll event loop: file descriptors, the objects that own them, and dispatch.
+
+Each registered object has `on_event(events)` and `abort()`. The loop waits in
+`epoll.poll`, then calls `on_event` for every ready descriptor. A callback that
+raises is logged with its traceback and that one object is aborted; the loop,
+and so the worker, goes on serving everyone else. Timers are not kept here: the
+worker sweeps its connections' deadlines once per tick.
+"""
+
+import logging
+import select
+
+log = logging.getLogger("otuserver.loop")
+
+READ = select.EPOLLIN | select.EPOLLRDHUP
+WRITE = select.EPOLLOUT
+EXCLUSIVE = getattr(select, "EPOLLEXCLUSIVE", 0)  # Linux 4.5+: wake one waiter, not all
+
+
+class EventLoop:
+    """Level-triggered epoll over non-blocking descriptors."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._owners: dict[int, object] = {}
+
+    def add(self, fd: int, events: int, owner) -> None:
+        self._epoll.register(fd, events)
+        self._owners[fd] = owner
+
+    def modify(self, fd: int, events: int) -> None:
+        self._epoll.modify(fd, events)
+
+    def remove(self, fd: int) -> None:
+        if self._owners.pop(fd, None) is not None:
+            try:
+                self._epoll.unregister(fd)
+            except (OSError, ValueError):
+                pass  # already closed: the kernel dropped it from the set
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+    def run_once(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds and dispatch every ready descriptor once."""
+        for fd, events in self._epoll.poll(timeout):
+            owner = self._owners.get(fd)
+            if owner is None:
+                continue  # closed by an earlier callback in this same batch
+            try:
+                owner.on_event(events)
+            except Exception:
+                log.exception("error in event callback for fd %d; dropping it", fd)
+                owner.abort()
+
+    def close(self) -> None:
+        self._epoll.close()
