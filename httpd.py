@@ -4,8 +4,9 @@
     python3 httpd.py                      # docroot/ on http://127.0.0.1:8080, one worker per CPU
     python3 httpd.py -w 4 -r /srv/www -p 0
 
-It wires otuserver.server (processes, sockets, files) to the applications and
-owns nothing else. A bad argument is one line on stderr and exit status 2.
+It wires otuserver.server (processes, sockets, files) to the two applications,
+the scoring API under /api/ and the static files everywhere else, and owns
+nothing else. A bad argument is one line on stderr and exit status 2.
 """
 
 import argparse
@@ -14,6 +15,7 @@ import logging
 import os
 import sys
 
+from api import create_app
 from otuserver.server.config import ServerConfig
 from otuserver.server.master import Master, bind_listener
 from otuserver.server.static import StaticFiles
@@ -34,7 +36,9 @@ OPTIONS = {
     "request-timeout": (float, 30.0),
     "graceful-timeout": (float, 10.0),
     "max-body": (int, 1 << 20),
+    "db": (str, os.path.join(HERE, "api", "scores.sqlite3")),
 }
+API_PREFIX = "/api"
 
 
 class UsageError(Exception):
@@ -60,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--request-timeout", type=float, help="seconds a whole request may take to arrive (30)")
     parser.add_argument("--graceful-timeout", type=float, help="seconds a stop waits for responses in flight (10)")
     parser.add_argument("--max-body", type=int, help="largest request body in bytes (1048576)")
+    parser.add_argument("--db", help="SQLite file of the scoring API (default: api/scores.sqlite3)")
     return parser
 
 
@@ -114,17 +119,30 @@ def make_config(settings: dict) -> ServerConfig:
         limits=Limits(max_body_bytes=settings["max-body"]))
 
 
-def build_app(config: ServerConfig):
-    """The application every worker serves: static files from the document root."""
-    return StaticFiles(config.root)
+def build_app(config: ServerConfig, db_path: str):
+    """The application every worker serves: the JSON API under /api/, files everywhere else."""
+    static = StaticFiles(config.root)
+    try:
+        api = create_app(db_path, max_body_bytes=config.limits.max_body_bytes)
+    except OSError as error:
+        raise UsageError(f"cannot use database {db_path}: {error.strerror or error}") from None
+
+    def app(request):
+        path = request.path
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            return api(request)
+        return static(request)
+
+    return app
 
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
     try:
-        config = make_config(read_settings(argv))
-        app = build_app(config)
+        settings = read_settings(argv)
+        config = make_config(settings)
+        app = build_app(config, settings["db"])
         listener = bind_listener(config.host, config.port, config.backlog)
     except UsageError as error:
         print(f"httpd.py: error: {error}", file=sys.stderr)
