@@ -1,0 +1,65 @@
+"""WebRequest.json(): the decoded body, or an error that tells the client what is wrong (415 / 400)."""
+
+import pytest
+
+from otuserver.http import HTTPError, Request
+from otuserver.web import WebRequest
+
+
+def json_request(body: bytes, content_type: str | None = "application/json") -> WebRequest:
+    headers = [("Content-Type", content_type)] if content_type else []
+    return WebRequest(Request("POST", "/api/x", headers=headers, body=body))
+
+
+def error_of(request: WebRequest) -> HTTPError:
+    with pytest.raises(HTTPError) as caught:
+        request.json()
+    return caught.value
+
+
+def test_json_body_is_decoded():
+    assert json_request(b'{"a": [1, true, null]}').json() == {"a": [1, True, None]}
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON",
+                                          "application/problem+json"])
+def test_json_media_type_is_recognised_with_parameters_any_case_or_json_suffix(content_type):
+    assert json_request(b"{}", content_type).json() == {}
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x"])
+def test_body_that_is_not_json_is_415_naming_what_arrived(content_type):
+    error = error_of(json_request(b"{}", content_type))
+    assert error.status == 415
+    assert (content_type or "none").split(";")[0] in error.detail
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"", "empty"),
+    (b"   \r\n", "empty"),
+    (b"{\"a\": 1", "invalid JSON"),
+    (b"\xff\xfe{}", "UTF-8"),
+    (b"NaN", "NaN"),
+    (b"[Infinity]", "Infinity"),
+    (b"{\"a\": 1} trailing", "invalid JSON"),
+])
+def test_bad_json_body_is_400_naming_the_problem(body, words):
+    error = error_of(json_request(body))
+    assert error.status == 400
+    assert words in error.detail
+
+
+def test_json_is_decoded_once_and_remembered():
+    request = json_request(b"[1]")
+    assert request.json() is request.json()
+
+
+def test_protocol_fields_pass_through_and_path_params_are_kept():
+    raw = Request("GET", "/api/scores/7?page=2&page=3", headers=[("Host", "h")])
+    request = WebRequest(raw, {"client_id": 7})
+    assert (request.method, request.path, request.query_string) == ("GET", "/api/scores/7", "page=2&page=3")
+    assert request.query_params == {"page": ["2", "3"]}
+    assert request.query_value("page") == "3"
+    assert request.headers.get("host") == "h"
+    assert request.path_params == {"client_id": 7}

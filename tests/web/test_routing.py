@@ -1,0 +1,95 @@
+"""Routing: templates with typed parameters, and the three answers a match can give (404, 405, found)."""
+
+import pytest
+
+from otuserver.web import MethodNotAllowed, NotFound, Router, compile_path
+from otuserver.web.routing import openapi_path
+
+
+def endpoint(request):
+    return None
+
+
+def test_int_parameter_is_converted_to_an_int():
+    router = Router()
+    router.add("/api/scores/{client_id:int}", endpoint, methods=["GET"])
+    _, params = router.resolve("GET", "/api/scores/42")
+    assert params == {"client_id": 42}
+
+
+def test_untyped_parameter_is_one_path_segment_of_text():
+    regex, converters = compile_path("/files/{name}")
+    assert regex.match("/files/a.txt")["name"] == "a.txt"
+    assert regex.match("/files/a/b") is None
+    assert converters == {"name": str}
+
+
+@pytest.mark.parametrize("path", ["/api/scores/abc", "/api/scores/-1", "/api/scores/", "/api/scores/1/x",
+                                  "/api/scores/1.5", "/api/scoresX", "/other"])
+def test_paths_that_do_not_fit_any_template_are_404(path):
+    router = Router()
+    router.add("/api/scores", endpoint, methods=["GET"])
+    router.add("/api/scores/{client_id:int}", endpoint, methods=["GET"])
+    with pytest.raises(NotFound):
+        router.resolve("GET", path)
+
+
+def test_wrong_method_is_405_listing_every_method_of_that_path():
+    router = Router()
+    router.add("/api/scores/{client_id:int}", endpoint, methods=["GET", "DELETE"])
+    router.add("/api/scores/{client_id:int}", endpoint, methods=["PUT"])
+    with pytest.raises(MethodNotAllowed) as caught:
+        router.resolve("POST", "/api/scores/1")
+    assert caught.value.status == 405
+    assert dict(caught.value.headers)["Allow"] == "DELETE, GET, HEAD, PUT"
+
+
+def test_head_is_allowed_wherever_get_is():
+    router = Router()
+    route = router.add("/api/ping", endpoint, methods=["GET"])
+    assert router.resolve("HEAD", "/api/ping")[0] is route
+
+
+def test_head_is_not_allowed_without_get():
+    router = Router()
+    router.add("/api/items", endpoint, methods=["POST"])
+    with pytest.raises(MethodNotAllowed):
+        router.resolve("HEAD", "/api/items")
+
+
+def test_a_static_template_wins_over_an_earlier_parameterised_one():
+    router = Router()
+    router.add("/api/{name}", endpoint, methods=["GET"], name="any")
+    static = router.add("/api/openapi.json", endpoint, methods=["GET"], name="doc")
+    assert router.resolve("GET", "/api/openapi.json")[0] is static
+
+
+def test_methods_default_to_the_endpoints_allowed_methods():
+    class Service:
+        allowed_methods = frozenset({"GET", "POST"})
+
+        def __call__(self, request):
+            return None
+
+    route = Router().add("/x", Service())
+    assert route.methods == {"GET", "HEAD", "POST"}
+
+
+def test_an_endpoint_that_names_no_methods_is_refused_at_registration():
+    with pytest.raises(ValueError):
+        Router().add("/x", endpoint)
+
+
+def test_unknown_parameter_type_is_refused_at_registration():
+    with pytest.raises(ValueError, match="unknown parameter type"):
+        compile_path("/x/{id:uuid}")
+
+
+def test_regex_characters_in_a_template_are_literal():
+    regex, _ = compile_path("/api/openapi.json")
+    assert regex.match("/api/openapi.json")
+    assert not regex.match("/api/openapiXjson")
+
+
+def test_openapi_path_drops_the_types():
+    assert openapi_path("/api/interests/{client_id:int}") == "/api/interests/{client_id}"
