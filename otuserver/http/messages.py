@@ -71,16 +71,19 @@ class Response:
     """A status, header fields and a body.
 
     The server adds `Date`, `Server`, `Connection` and `Content-Length`; an
-    application sets only what it means, e.g. `Content-Type`.
+    application sets only what it means, e.g. `Content-Type`. A Response whose
+    body is bytes may be shared between requests (the static-file cache does),
+    so its rendered fields are kept after the first use: see `wire_fields`.
     """
 
-    __slots__ = ("status", "headers", "body")
+    __slots__ = ("status", "headers", "body", "_wire_fields")
 
     def __init__(self, status: int = 200, headers: list[tuple[str, str]] | None = None,
                  body=b"") -> None:
         self.status = status
         self.headers = headers if headers is not None else []
         self.body = body
+        self._wire_fields: bytes | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of field `name`, case-insensitively, or None."""
@@ -89,6 +92,20 @@ class Response:
             if field.lower() == name:
                 return value
         return None
+
+    def wire_fields(self) -> bytes:
+        """The application's fields plus Content-Length, as wire bytes, rendered once.
+
+        >>> Response(200, [("Content-Type", "text/plain")], b"hi").wire_fields()
+        b'Content-Type: text/plain\\r\\nContent-Length: 2\\r\\n'
+        """
+        if self._wire_fields is None:
+            fields = self.headers
+            if status_allows_body(self.status):
+                # RFC 9110 §8.6; HEAD gets the same length GET would (§9.3.2).
+                fields = [*fields, ("Content-Length", str(len(self.body)))]
+            self._wire_fields = render_fields(fields)
+        return self._wire_fields
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {len(self.body)} bytes>"
@@ -99,18 +116,37 @@ def status_allows_body(status: int) -> bool:
     return status >= 200 and status not in (204, 304)
 
 
+_STATUS_LINES: dict[int, bytes] = {}
+
+
+def status_line(status: int) -> bytes:
+    """b"HTTP/1.1 200 OK\\r\\n", built once per status code (RFC 9112 §4)."""
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {reason_phrase(status)}\r\n".encode("ascii")
+    return line
+
+
+def render_fields(headers: list[tuple[str, str]]) -> bytes:
+    """Field lines as wire bytes, each ending in CRLF (RFC 9112 §5).
+
+    >>> render_fields([("Content-Length", "0"), ("Allow", "GET, HEAD")])
+    b'Content-Length: 0\\r\\nAllow: GET, HEAD\\r\\n'
+    """
+    lines = []
+    for name, value in headers:
+        # A CR or LF in a value would let data from an application split the
+        # response in two (response splitting); RFC 9110 §5.5 forbids them.
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"line break in header field {name!r}")
+        lines.append(f"{name}: {value}\r\n")
+    return "".join(lines).encode("latin-1")
+
+
 def render_head(status: int, headers: list[tuple[str, str]]) -> bytes:
     """Status line and fields as wire bytes, ending with the blank line (RFC 9112 §4, §5).
 
     >>> render_head(404, [("Content-Length", "0")])
     b'HTTP/1.1 404 Not Found\\r\\nContent-Length: 0\\r\\n\\r\\n'
     """
-    lines = [f"HTTP/1.1 {status} {reason_phrase(status)}"]
-    for name, value in headers:
-        # A CR or LF in a value would let data from an application split the
-        # response in two (response splitting); RFC 9110 §5.5 forbids them.
-        if "\n" in value or "\r" in value:
-            raise ValueError(f"line break in header field {name!r}")
-        lines.append(f"{name}: {value}")
-    lines.append("\r\n")
-    return "\r\n".join(lines).encode("latin-1")
+    return status_line(status) + render_fields(headers) + b"\r\n"

@@ -24,7 +24,8 @@ _HEAD_END = re.compile(rb"\n\r?\n")
 
 # RFC 9110 §5.6.2:  token = 1*tchar
 #   tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TCHARS = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN = re.compile(_TCHARS)
 
 # RFC 9112 §2.3:  HTTP-version = HTTP-name "/" DIGIT "." DIGIT
 _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
@@ -33,8 +34,25 @@ _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 # (and DEL) are invalid anywhere in a head. CR and LF are handled as line ends.
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-# RFC 9112 §7.1:  chunk-size = 1*HEXDIG ; we cap the digits so int() stays cheap.
-_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
+# RFC 9112 §3: the request-line is method, target and version, all visible ASCII
+# (a target with other octets must be percent-encoded, RFC 3986 §2.1), separated by
+# SP. Anything else -- a TLS handshake, a NUL, a CR not followed by LF (RFC 9112
+# §2.2) -- can be refused as soon as it arrives, without waiting for a line end.
+_NOT_IN_REQUEST_LINE = re.compile(rb"[^\x21-\x7e \r\n]|\r(?=[^\n])")
+
+# RFC 9110 §7.2:  Host = uri-host [ ":" port ]   (RFC 3986 §3.2.2)
+#   uri-host = IP-literal / IPv4address / reg-name ; reg-name = *( unreserved / pct-encoded / sub-delims )
+_HOST = re.compile(r"(?:\[[0-9A-Za-z:._~!$&'()*+,;=-]+\]|(?:[0-9A-Za-z._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)"
+                   r"(?::[0-9]*)?")
+
+# RFC 9112 §7.1:
+#   chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF ;  chunk-size = 1*HEXDIG
+#   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+#   chunk-ext-val = token / quoted-string   (quoted-string: RFC 9110 §5.6.4)
+# Leading zeros are skipped and the significant digits capped, so int() stays cheap.
+_QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+_CHUNK_LINE = re.compile(rb"0*([0-9A-Fa-f]{1,15})(?:[ \t]*;[ \t]*%s(?:[ \t]*=[ \t]*(?:%s|%s))?)*"
+                         % (_TCHARS, _TCHARS, _QUOTED))
 
 _MAX_CHUNK_LINE_BYTES = 4096
 
@@ -71,11 +89,16 @@ class RequestParser:
         self.limits = limits
         self.client = client
         self._buffer = bytearray()
-        self._scan_from = 0          # where the search for the head's end resumes
+        self._scan_from = 0          # where the search for a line end resumes
+        self._line_end = -1          # index of the request line's LF, once it has been parsed
+        self._request_line: tuple[str, str, str] | None = None
+        self._fields_seen = 0        # complete field lines buffered so far (for the 431 limit)
         self._state = _HEAD
-        self._head: tuple[str, str, str, Headers] | None = None
+        self._request: Request | None = None
         self._body = bytearray()
         self._remaining = 0          # bytes still due in a fixed body or the current chunk
+        self._trailer_bytes = 0      # the trailer section counts against the head limits
+        self._trailer_fields = 0
         self._error: HTTPError | None = None
         self.expects_continue = False  # the client waits for "100 Continue" before its body
 
@@ -124,64 +147,76 @@ class RequestParser:
         return self._finish()
 
     def _finish(self) -> Request:
-        method, target, version, headers = self._head
-        body = bytes(self._body)
-        self._head, self._body = None, bytearray()
+        request, self._request = self._request, None
+        request.body = bytes(self._body)
+        self._body = bytearray()
         self.expects_continue = False
-        return Request(method, target, version, headers, body, self.client)
+        return request
 
     # -- the head (RFC 9112 §2.1) -------------------------------------------
+    #
+    # Two steps, so that nothing is buffered past a limit and the answer does not
+    # depend on how the bytes were cut: first the request line, checked as soon as
+    # its LF (or a byte it can never contain) arrives; then the field lines, counted
+    # and measured while they arrive and parsed once the blank line is there.
 
     def _read_head(self) -> bool:
+        if self._request_line is None and not self._read_request_line():
+            return False
+        buffer, limits = self._buffer, self.limits
+        # Search only the bytes not searched before (backing up 2 for a split "\n\r\n").
+        match = _HEAD_END.search(buffer, max(self._line_end, self._scan_from - 2))
+        if match is None:
+            self._fields_seen += buffer.count(b"\n", self._scan_from)
+            self._scan_from = len(buffer)
+            if len(buffer) > limits.max_head_bytes:
+                raise HeaderFieldsTooLarge(f"request head exceeds {limits.max_head_bytes} bytes")
+            if self._fields_seen > limits.max_header_fields:
+                raise HeaderFieldsTooLarge(f"more than {limits.max_header_fields} header fields")
+            return False
+        if match.end() > limits.max_head_bytes:
+            raise HeaderFieldsTooLarge(f"request head exceeds {limits.max_head_bytes} bytes")
+        fields = bytes(buffer[self._line_end + 1:match.start()])
+        del buffer[:match.end()]
+        request_line = self._request_line
+        self._request_line, self._line_end, self._scan_from, self._fields_seen = None, -1, 0, 0
+        lines = fields.split(b"\n") if fields else []
+        if len(lines) > limits.max_header_fields:
+            raise HeaderFieldsTooLarge(f"more than {limits.max_header_fields} header fields")
+        headers = Headers(_parse_field_line(_strip_cr(line)) for line in lines)
+        _check_host(request_line[2], headers)
+        self._start_message(*request_line, headers)
+        return True
+
+    def _read_request_line(self) -> bool:
         buffer = self._buffer
         # RFC 9112 §2.2: a server SHOULD ignore empty lines before the request-line
         # (the http-test-suite sends a lone "\n").
         while buffer[:1] == b"\n" or buffer[:2] == b"\r\n":
             del buffer[:1 if buffer[:1] == b"\n" else 2]
-        # Search only the bytes not searched before (backing up 2 for a split "\n\r\n").
-        match = _HEAD_END.search(buffer, max(0, self._scan_from - 2))
-        if match is None:
+            self._scan_from = 0
+        # A line longer than the head limit could never be accepted either: 414 it is.
+        limit = min(self.limits.max_request_line, self.limits.max_head_bytes)
+        window = limit + 2  # the longest acceptable line with its CRLF
+        start = max(0, self._scan_from - 1)  # back up 1: a CR waiting for its LF
+        end = buffer.find(b"\n", start, window)
+        if _NOT_IN_REQUEST_LINE.search(buffer, start, end if end >= 0 else window):
+            raise BadRequest("invalid character in request line")
+        if end < 0:
+            if len(buffer) >= window:
+                raise URITooLong(f"request line exceeds {limit} bytes")
             self._scan_from = len(buffer)
-            self._check_incomplete_head()
             return False
-        end = match.end()
-        head = bytes(buffer[:match.start()])
-        del buffer[:end]
-        self._scan_from = 0
-        if end > self.limits.max_head_bytes:
-            raise HeaderFieldsTooLarge(f"request head exceeds {self.limits.max_head_bytes} bytes")
-        self._start_message(*self._parse_head(head))
+        line = _strip_cr(bytes(buffer[:end]))
+        if len(line) > limit:
+            raise URITooLong(f"request line exceeds {limit} bytes")
+        self._request_line = _parse_request_line(line)
+        self._line_end, self._scan_from = end, end + 1
         return True
-
-    def _check_incomplete_head(self) -> None:
-        # Refuse before buffering more: a head we would reject anyway.
-        size, limits = len(self._buffer), self.limits
-        if size > limits.max_request_line and self._buffer.find(b"\n", 0, limits.max_request_line + 2) < 0:
-            raise URITooLong(f"request line exceeds {limits.max_request_line} bytes")
-        if size > limits.max_head_bytes:
-            raise HeaderFieldsTooLarge(f"request head exceeds {limits.max_head_bytes} bytes")
-
-    def _parse_head(self, head: bytes) -> tuple[str, str, str, Headers]:
-        if _CONTROL.search(head):
-            raise BadRequest("control character in request head")
-        lines = head.split(b"\n")
-        request_line = _strip_cr(lines[0])
-        if len(request_line) > self.limits.max_request_line:
-            raise URITooLong(f"request line exceeds {self.limits.max_request_line} bytes")
-        method, target, version = _parse_request_line(request_line)
-        if len(lines) - 1 > self.limits.max_header_fields:
-            raise HeaderFieldsTooLarge(f"more than {self.limits.max_header_fields} header fields")
-        headers = Headers(_parse_field_line(_strip_cr(line)) for line in lines[1:])
-        if version == "HTTP/1.1" and len(headers.get_all("host")) != 1:
-            # RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request
-            # that lacks a Host field or has more than one.
-            raise BadRequest("HTTP/1.1 request needs exactly one Host header")
-        return method, target, version, headers
 
     # -- framing (RFC 9112 §6) ----------------------------------------------
 
     def _start_message(self, method: str, target: str, version: str, headers: Headers) -> None:
-        self._head = (method, target, version, headers)
         transfer_encoding = headers.get_all("transfer-encoding")
         content_length = headers.get_all("content-length")
         if transfer_encoding:
@@ -192,6 +227,7 @@ class RequestParser:
                 raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")  # RFC 9112 §6.1
             _check_chunked_only(transfer_encoding)
             self._state = _CHUNK_SIZE_LINE
+            self._trailer_bytes = self._trailer_fields = 0
         elif content_length:
             self._remaining = _parse_content_length(content_length)
             if self._remaining > self.limits.max_body_bytes:
@@ -199,6 +235,9 @@ class RequestParser:
             self._state = _FIXED_BODY if self._remaining else _HEAD
         else:
             self._state = _HEAD  # RFC 9112 §6.3 rule 7: no framing fields, no body
+        # Built now, before any body byte is read, so a bad target (percent-decoding,
+        # NUL) is refused without waiting for, or inviting, the body.
+        self._request = Request(method, target, version, headers, b"", self.client)
         # RFC 9110 §10.1.1: a client may wait for "100 Continue" before sending its body.
         self.expects_continue = (self._state != _HEAD and version == "HTTP/1.1"
                                  and (headers.get("expect") or "").lower() == "100-continue")
@@ -214,15 +253,19 @@ class RequestParser:
         return True
 
     # -- chunked bodies (RFC 9112 §7.1) -------------------------------------
+    #
+    # Every line of the chunked framing must end with CRLF. The head may end
+    # its lines with a bare LF (RFC 9112 §2.2), but inside a body a parser that
+    # accepts LF where its neighbour does not is a request-smuggling gap.
 
     def _read_chunk_size(self) -> bool:
-        line = self._take_line(_MAX_CHUNK_LINE_BYTES, "chunk-size line")
+        line = self._take_crlf_line(_MAX_CHUNK_LINE_BYTES, "chunk-size line")
         if line is None:
             return False
-        size_text = line.split(b";", 1)[0].rstrip(b" \t")  # chunk extensions are ignored
-        if not _CHUNK_SIZE.fullmatch(size_text):
-            raise BadRequest(f"bad chunk size {bytes(size_text[:20])!r}")
-        size = int(size_text, 16)
+        match = _CHUNK_LINE.fullmatch(line)
+        if match is None:
+            raise BadRequest(f"bad chunk-size line {line[:20]!r}")  # chunk extensions are ignored
+        size = int(match.group(1), 16)
         if len(self._body) + size > self.limits.max_body_bytes:
             raise ContentTooLarge(f"body exceeds {self.limits.max_body_bytes} bytes")
         self._remaining = size
@@ -242,26 +285,36 @@ class RequestParser:
         return True
 
     def _read_trailers(self) -> bool:
-        # Trailer fields are parsed for validity and then dropped: nothing here uses them.
+        # Trailer fields (RFC 9112 §7.1.2) are checked like head fields, counted
+        # against the same limits, and then dropped: nothing here uses them.
+        limits = self.limits
         while True:
-            line = self._take_line(self.limits.max_head_bytes, "trailer section")
+            line = self._take_crlf_line(limits.max_head_bytes - self._trailer_bytes, "trailer section",
+                                        HeaderFieldsTooLarge)
             if line is None:
                 return False
             if not line:
                 self._state = _HEAD
                 return True
-            if _CONTROL.search(line):
-                raise BadRequest("control character in trailer field")
+            self._trailer_bytes += len(line) + 2
+            self._trailer_fields += 1
+            if self._trailer_fields > limits.max_header_fields:
+                raise HeaderFieldsTooLarge(f"more than {limits.max_header_fields} trailer fields")
             _parse_field_line(line)
 
-    def _take_line(self, limit: int, what: str) -> bytes | None:
-        end = self._buffer.find(b"\n", 0, limit + 1)
+    def _take_crlf_line(self, limit: int, what: str, too_long=BadRequest) -> bytes | None:
+        """The next line without its CRLF, None until it has arrived; `limit` counts the CRLF."""
+        end = self._buffer.find(b"\n", 0, limit)
         if end < 0:
-            if len(self._buffer) > limit:
-                raise BadRequest(f"{what} too long")
+            if len(self._buffer) >= limit:
+                raise too_long(f"{what} too long")
             return None
-        line = _strip_cr(bytes(self._buffer[:end]))
+        if self._buffer[end - 1:end] != b"\r":
+            raise BadRequest(f"{what} not ended by CRLF")
+        line = bytes(self._buffer[:end - 1])
         del self._buffer[:end + 1]
+        if b"\r" in line:
+            raise BadRequest(f"bare CR in {what}")  # RFC 9112 §2.2
         return line
 
 
@@ -308,15 +361,16 @@ def _origin_form(method: bytes, target: bytes) -> str:
         return text
     if text == "*" and method == b"OPTIONS":
         return text  # asterisk-form, RFC 9112 §3.2.4
-    lowered = text.lower()
-    if lowered.startswith(("http://", "https://")):
+    if text.lower().startswith(("http://", "https://")):
         # absolute-form, RFC 9112 §3.2.2: a server MUST accept it; we serve one
-        # site, so the authority is dropped and the path kept.
+        # site, so the authority is checked, then dropped, and the path kept.
         rest = text.split("://", 1)[1]
-        slash = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=-1)
-        if slash < 0:
-            return "/"
-        return rest[slash:] if rest[slash] == "/" else "/" + rest[slash:]
+        cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+        authority, path = rest[:cut], rest[cut:]
+        # RFC 9110 §4.2.1: an empty host MUST be rejected; §4.2.4: userinfo is an error.
+        if not _HOST.fullmatch(authority) or authority[:1] in ("", ":"):
+            raise BadRequest(f"invalid authority in absolute-form target {authority[:40]!r}")
+        return path if path.startswith("/") else "/" + path
     raise BadRequest("request target must be origin-form ('/path')")
 
 
@@ -326,6 +380,8 @@ def _parse_field_line(line: bytes) -> tuple[str, str]:
     >>> _parse_field_line(b"Content-Type:  text/html ")
     ('Content-Type', 'text/html')
     """
+    if _CONTROL.search(line):
+        raise BadRequest("control character in a field line")  # RFC 9110 §5.5
     if line[:1] in (b" ", b"\t"):
         # RFC 9112 §5.2: obs-fold is obsolete; a server may reject it with 400.
         raise BadRequest("obsolete line folding in header")
@@ -336,6 +392,20 @@ def _parse_field_line(line: bytes) -> tuple[str, str]:
         # This also catches whitespace before the colon, which RFC 9112 §5.1 says MUST get 400.
         raise BadRequest(f"invalid header name {name[:40]!r}")
     return name.decode("ascii"), value.strip(b" \t").decode("latin-1")
+
+
+def _check_host(version: str, headers: Headers) -> None:
+    """RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks
+    a Host field, and to any request with more than one Host line or an invalid one.
+
+    >>> _check_host("HTTP/1.1", Headers([("Host", "localhost:8080")]))
+    >>> _check_host("HTTP/1.0", Headers([]))
+    """
+    hosts = headers.get_all("host")
+    if len(hosts) > 1 or (version == "HTTP/1.1" and not hosts):
+        raise BadRequest("a request needs exactly one Host header")
+    if hosts and not _HOST.fullmatch(hosts[0]):
+        raise BadRequest(f"invalid Host {hosts[0][:40]!r}")
 
 
 def _parse_content_length(values: list[str]) -> int:
@@ -350,22 +420,31 @@ def _parse_content_length(values: list[str]) -> int:
     (length,) = lengths
     if not (length.isascii() and length.isdigit()):
         raise BadRequest(f"invalid Content-Length {length[:20]!r}")
-    if len(length) > 18:
-        raise ContentTooLarge("Content-Length is absurdly large")
+    if len(length.lstrip("0")) > 18:
+        raise ContentTooLarge("Content-Length is absurdly large")  # and int() stays cheap
     return int(length)
 
 
 def _check_chunked_only(values: list[str]) -> None:
-    """Accept exactly `Transfer-Encoding: chunked` (RFC 9112 §6.1, §7).
+    """Accept exactly `Transfer-Encoding: chunked` (RFC 9112 §6.1, §6.3, §7).
 
-    We implement no other coding, so any other is 501 (RFC 9112 §6.1); a list
-    without chunked last, or chunked twice, is a framing error (400).
+    RFC 9112 §6.3: if chunked is not the final coding the length cannot be
+    known, and the server MUST answer 400. A list ending in chunked but naming
+    another coding first asks for one we do not implement: 501 (RFC 9112 §6.1).
+    Chunked twice is a framing error (RFC 9112 §6.1: MUST NOT apply it twice).
+
+    >>> _check_chunked_only(["Chunked"])
+    >>> _check_chunked_only(["gzip, chunked"])
+    Traceback (most recent call last):
+    otuserver.http.errors.NotImplementedByServer: transfer coding 'gzip' is not implemented
     """
     codings = [item.strip().lower() for value in values for item in value.split(",")]
-    unknown = [c for c in codings if c != "chunked"]
-    if any(not c for c in unknown):
+    if "" in codings:
         raise BadRequest("empty transfer coding")
+    if codings[-1] != "chunked":
+        raise BadRequest("chunked is not the final transfer coding")
+    if codings.count("chunked") > 1:
+        raise BadRequest("chunked applied more than once")
+    unknown = [c for c in codings if c != "chunked"]
     if unknown:
         raise NotImplementedByServer(f"transfer coding {unknown[0]!r} is not implemented")
-    if len(codings) != 1:
-        raise BadRequest("chunked applied more than once")
