@@ -68,7 +68,8 @@ class ServerProcess:
 
     def log(self) -> str:
         """Everything the server wrote to stderr so far (errors and, by default, the access log)."""
-        self._log.flush()
+        if not self._log.closed:            # still readable after stop(): the file outlives the process
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> int:
