@@ -16,7 +16,9 @@ import time
 from collections import deque
 
 from .. import SERVER_NAME
-from ..http import HTTPError, Request, RequestTimeout, Response, render_head, status_allows_body
+from ..http import HTTPError, Request, RequestTimeout, Response, status_allows_body
+from ..http.dates import DateCache
+from ..http.messages import status_line
 from ..http.parser import RequestParser
 from .loop import READ, WRITE
 from .static import FileBody
@@ -34,6 +36,27 @@ def error_response(error: HTTPError) -> Response:
     """The small text response a protocol error becomes."""
     body = f"{error.status} {error.reason}: {error.detail}\n".encode("utf-8", "replace")
     return Response(error.status, [("Content-Type", "text/plain; charset=utf-8"), *error.headers], body)
+
+
+class ServerFields:
+    """The fields the server adds to every response, ending the head: Date, Server, Connection.
+
+    Rebuilt when the Date changes (once a second), not per response.
+    """
+
+    def __init__(self) -> None:
+        self.dates = DateCache()
+        self._date = ""
+        self._rendered = (b"", b"")
+
+    def render(self, keep_alive: bool) -> bytes:
+        date = self.dates.now()
+        if date != self._date:
+            self._date = date
+            common = f"Date: {date}\r\nServer: {SERVER_NAME}\r\n"
+            self._rendered = ((common + "Connection: close\r\n\r\n").encode("ascii"),
+                              (common + "Connection: keep-alive\r\n\r\n").encode("ascii"))
+        return self._rendered[keep_alive]
 
 
 class Connection:
@@ -162,16 +185,9 @@ class Connection:
     def _render(self, response: Response, head_only: bool, keep_alive: bool):
         """Head bytes plus the body to send (None for HEAD, 204 and 304)."""
         body = response.body
-        headers = [*response.headers,
-                   ("Date", self.worker.dates.now()),
-                   ("Server", SERVER_NAME),
-                   ("Connection", "keep-alive" if keep_alive else "close")]
-        sends_body = status_allows_body(response.status)
-        if sends_body:
-            # RFC 9110 §9.3.2: HEAD gets the same fields GET would, length included.
-            headers.append(("Content-Length", str(len(body))))
-        head = render_head(response.status, headers)
-        if head_only or not sends_body or not len(body):
+        head = (status_line(response.status) + response.wire_fields()
+                + self.worker.server_fields.render(keep_alive))
+        if head_only or not status_allows_body(response.status) or not len(body):
             if isinstance(body, FileBody):
                 body.close()
             return head, None

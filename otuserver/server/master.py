@@ -89,6 +89,10 @@ class Master:
                     self._kill_all(signal.SIGKILL)
             else:
                 self.spawn_missing()
+        # The interpreter's shutdown would restore default handlers mid-way; a late
+        # TERM must not turn a clean exit into death by signal.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
         self.listener.close()
         return self.exit_status
 

@@ -9,6 +9,7 @@ sendfile, so a large file is never read into memory.
 
 import os
 import stat
+import time
 
 from ..http import Request, Response
 from ..http.dates import format_http_date, parse_http_date
@@ -44,29 +45,51 @@ def _text_response(status: int, message: str, headers=()) -> Response:
                     f"{status} {message}\n".encode())
 
 
-class StaticFiles:
-    """Serve the files under `root` for GET and HEAD."""
+# Shared, immutable answers: their rendered fields are kept after first use.
+NOT_FOUND = _text_response(404, "Not Found")
+FORBIDDEN = _text_response(403, "Forbidden")
+# RFC 9110 §15.5.6: a 405 must list what the resource does allow.
+METHOD_NOT_ALLOWED = _text_response(405, "Method Not Allowed", [("Allow", ", ".join(ALLOWED_METHODS))])
 
-    def __init__(self, root: str) -> None:
+
+class _CachedFile:
+    """A small file held in memory with its ready-made 200 and 304 responses."""
+
+    __slots__ = ("identity", "ok", "not_modified", "checked_at")
+
+    def __init__(self, identity: tuple, ok: Response, not_modified: Response) -> None:
+        self.identity = identity          # (inode, size, mtime_ns): what "unchanged" means
+        self.ok = ok
+        self.not_modified = not_modified
+        self.checked_at = time.monotonic()
+
+
+class StaticFiles:
+    """Serve the files under `root` for GET and HEAD.
+
+    Files up to `cache_max_file_bytes` are kept in memory (at most
+    `cache_max_bytes` in all), keyed by URL path, and looked up again from
+    scratch (resolve, open, stat) at most once every `cache_valid_s` seconds,
+    like nginx's open_file_cache; larger files are opened per request and go
+    out with sendfile.
+    """
+
+    def __init__(self, root: str, *, cache_max_file_bytes: int = 64 * 1024,
+                 cache_max_bytes: int = 16 << 20, cache_valid_s: float = 1.0) -> None:
         self.root = os.path.realpath(root)
+        self.cache_max_file_bytes = cache_max_file_bytes
+        self.cache_max_bytes = cache_max_bytes
+        self.cache_valid_s = cache_valid_s
+        self._cache: dict[str, _CachedFile] = {}
+        self._cached_bytes = 0
 
     def __call__(self, request: Request) -> Response:
         if request.method not in ALLOWED_METHODS:
-            # RFC 9110 §15.5.6: a 405 must list what the resource does allow.
-            return _text_response(405, "Method Not Allowed", [("Allow", ", ".join(ALLOWED_METHODS))])
-        path = self.resolve(request.path)
-        if path is None:
-            return _text_response(404, "Not Found")
-        try:
-            return self._open(path, request)
-        except PermissionError:
-            return _text_response(403, "Forbidden")
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return _text_response(404, "Not Found")
-        except _IsDirectory:
-            # `/dir` without its slash: send the browser to `/dir/` so relative links work.
-            location = request.path + "/" + ("?" + request.query_string if request.query_string else "")
-            return _text_response(301, "Moved Permanently", [("Location", _quote_path(location))])
+            return METHOD_NOT_ALLOWED
+        entry = self._cache.get(request.path)
+        if entry is not None and time.monotonic() - entry.checked_at < self.cache_valid_s:
+            return entry.not_modified if _not_modified(request, entry.ok.headers) else entry.ok
+        return self._from_disk(request)
 
     def resolve(self, url_path: str) -> str | None:
         """The file system path for a decoded URL path, or None if it would leave the root.
@@ -86,39 +109,92 @@ class StaticFiles:
         # (not a directory): a 404, as the test suite expects.
         return real
 
+    def _from_disk(self, request: Request) -> Response:
+        path = self.resolve(request.path)
+        if path is None:
+            return NOT_FOUND
+        try:
+            return self._open(path, request)
+        except PermissionError:
+            return FORBIDDEN
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return NOT_FOUND
+        except _IsDirectory:
+            # `/dir` without its slash: send the browser to `/dir/` so relative links work.
+            query = "?" + request.query_string if request.query_string else ""
+            return _text_response(301, "Moved Permanently",
+                                  [("Location", _quote_path(request.path + "/" + query))])
+
     def _open(self, path: str, request: Request) -> Response:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        handed_over = False  # once the FileBody owns fd, the connection closes it
+        handed_over = False  # once a FileBody owns fd, the connection closes it
         try:
             info = os.fstat(fd)
             if stat.S_ISDIR(info.st_mode):
                 raise _IsDirectory
             if not stat.S_ISREG(info.st_mode):
                 raise FileNotFoundError(path)  # devices, FIFOs: never serve them
-            headers = self._validators(info)
+            if info.st_size <= self.cache_max_file_bytes:
+                entry = self._remember(request.path, path, fd, info)
+                return entry.not_modified if _not_modified(request, entry.ok.headers) else entry.ok
+            headers = _file_headers(path, info)
             if _not_modified(request, headers):
-                return Response(304, headers)
-            headers.insert(0, ("Content-Type", media_type(path)))
+                return Response(304, headers[1:])
             handed_over = True
             return Response(200, headers, FileBody(fd, 0, info.st_size))
         finally:
             if not handed_over:
                 os.close(fd)
 
-    @staticmethod
-    def _validators(info: os.stat_result) -> list[tuple[str, str]]:
-        # RFC 9110 §8.8: a weak-enough but cheap validator pair, like nginx's.
-        etag = f'"{int(info.st_mtime):x}-{info.st_size:x}"'
-        return [("Last-Modified", format_http_date(info.st_mtime)), ("ETag", etag)]
+    def _remember(self, url_path: str, path: str, fd: int, info: os.stat_result) -> _CachedFile:
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        entry = self._cache.get(url_path)
+        if entry is not None and entry.identity == identity:
+            entry.checked_at = time.monotonic()  # unchanged: keep the bytes and rendered fields
+            return entry
+        headers = _file_headers(path, info)
+        entry = _CachedFile(identity, Response(200, headers, _read_all(fd, info.st_size)),
+                            Response(304, headers[1:]))
+        self._forget(url_path)
+        while self._cache and self._cached_bytes + info.st_size > self.cache_max_bytes:
+            self._forget(next(iter(self._cache)))  # the oldest entry goes first
+        self._cache[url_path] = entry
+        self._cached_bytes += len(entry.ok.body)
+        return entry
+
+    def _forget(self, url_path: str) -> None:
+        entry = self._cache.pop(url_path, None)
+        if entry is not None:
+            self._cached_bytes -= len(entry.ok.body)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    chunks, remaining = [], size
+    while remaining > 0:
+        chunk = os.read(fd, remaining)
+        if not chunk:
+            break  # the file shrank since fstat; serve what is there
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _file_headers(path: str, info: os.stat_result) -> list[tuple[str, str]]:
+    # RFC 9110 §8.8: Last-Modified plus an ETag built from mtime and size, as nginx does.
+    etag = f'"{int(info.st_mtime):x}-{info.st_size:x}"'
+    return [("Content-Type", media_type(path)),
+            ("Last-Modified", format_http_date(info.st_mtime)), ("ETag", etag)]
 
 
 class _IsDirectory(Exception):
     """The path names a directory but the URL had no trailing slash."""
 
 
-def _not_modified(request: Request, validators: list[tuple[str, str]]) -> bool:
+def _not_modified(request: Request, headers: list[tuple[str, str]]) -> bool:
     """RFC 9110 §13.1.2-3: If-None-Match wins; If-Modified-Since only without it."""
-    last_modified, etag = validators[0][1], validators[1][1]
+    if "if-none-match" not in request.headers and "if-modified-since" not in request.headers:
+        return False  # the common case, answered without looking further
+    last_modified, etag = headers[1][1], headers[2][1]
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}

@@ -15,10 +15,9 @@ import signal
 import socket
 import time
 
-from ..http.dates import DateCache
 from .access_log import AccessLog
 from .config import ServerConfig
-from .connection import Connection
+from .connection import Connection, ServerFields
 from .loop import EXCLUSIVE, READ, EventLoop
 
 log = logging.getLogger("otuserver.worker")
@@ -37,7 +36,7 @@ class Worker:
         self.limits = config.limits
         self.master_pid = master_pid
         self.loop = EventLoop()
-        self.dates = DateCache()
+        self.server_fields = ServerFields()
         self.access_log = AccessLog(config.access_log) if config.access_log != "off" else None
         self.connections: dict[int, Connection] = {}
         self.stop_requested = False   # set by the signal handler, acted on by the loop
