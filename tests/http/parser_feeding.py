@@ -60,6 +60,8 @@ def feed(pieces, limits: Limits = Limits()) -> Outcome:
             if request is None:
                 break
             outcome.requests.append(request)
+            # Every request takes bytes; more requests than bytes would mean a loop that never ends.
+            assert len(outcome.requests) <= outcome.fed, "parser returns requests without consuming bytes"
     return outcome
 
 
