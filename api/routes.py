@@ -29,6 +29,7 @@ def build_router(db: Engine) -> Router:
     """All the API's routes, with services bound to `db`."""
     router = Router()
     router.add("/api", index, methods=["GET"], name="index")
+    router.add("/api/", index, methods=["GET"], name="index_slash")
     router.add("/api/interests", InterestsList(db), name="interests_list")
     router.add("/api/interests/{client_id:int}", InterestsDetail(db), name="interests_detail")
     router.add("/api/scores", ScoreList(db), name="scores_list")

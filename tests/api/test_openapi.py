@@ -1,0 +1,69 @@
+"""GET /api/openapi.json: an OpenAPI 3 document generated from the routes and models."""
+
+import pytest
+
+from api.models import Interests, Score
+
+from .conftest import json_of
+
+TEN_ROUTES = {
+    ("/api/interests", "get"), ("/api/interests", "post"),
+    ("/api/interests/{client_id}", "get"), ("/api/interests/{client_id}", "put"),
+    ("/api/interests/{client_id}", "delete"),
+    ("/api/scores", "get"), ("/api/scores", "post"),
+    ("/api/scores/{client_id}", "get"), ("/api/scores/{client_id}", "put"),
+    ("/api/scores/{client_id}", "delete"),
+}
+
+
+@pytest.fixture
+def document(client) -> dict:
+    response = client("GET", "/api/openapi.json")
+    assert response.status == 200
+    assert response.header("Content-Type") == "application/json"
+    return json_of(response)
+
+
+def test_document_is_openapi_3_and_describes_all_ten_routes(document):
+    assert document["openapi"].startswith("3.")
+    operations = {(path, method) for path, item in document["paths"].items() for method in item}
+    assert TEN_ROUTES <= operations
+
+
+def test_detail_paths_declare_client_id_as_an_integer_path_parameter(document):
+    for path in ("/api/interests/{client_id}", "/api/scores/{client_id}"):
+        for operation in document["paths"][path].values():
+            (param,) = [p for p in operation["parameters"] if p["in"] == "path"]
+            assert param["name"] == "client_id" and param["required"] is True
+            assert param["schema"]["type"] == "integer"
+
+
+def test_schemas_come_from_the_models_fields(document):
+    schemas = document["components"]["schemas"]
+    assert set(schemas["Interests"]["properties"]) == set(Interests.fields)
+    assert set(schemas["Score"]["properties"]) == set(Score.fields)
+    assert schemas["Score"]["properties"]["score"]["type"] == "number"
+    assert schemas["Interests"]["properties"]["music"]["type"] == "boolean"
+    assert "client_id" not in schemas["ScoreInput"]["required"]
+
+
+def test_every_reference_points_at_a_defined_schema(document):
+    defined = set(document["components"]["schemas"])
+
+    def refs(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                yield node["$ref"].rsplit("/", 1)[-1]
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    assert set(refs(document["paths"])) <= defined
+
+
+def test_documented_statuses_match_the_behaviour_we_test(document):
+    post = document["paths"]["/api/scores"]["post"]["responses"]
+    assert {"201", "400", "409", "413", "415", "503"} <= set(post)
+    assert {"204", "404"} <= set(document["paths"]["/api/interests/{client_id}"]["delete"]["responses"])
