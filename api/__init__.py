@@ -8,7 +8,7 @@ first request, creating the file, its folder and the tables when missing.
 
 import os
 
-from otuserver.db import Engine
+from otuserver.db import BUSY_TIMEOUT_S, Engine
 from otuserver.web import App
 
 from .models import MODELS
@@ -17,9 +17,14 @@ from .routes import build_router
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 
 
-def create_app(db_path: str | os.PathLike, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> App:
-    """The API application for the database at `db_path`."""
-    engine = Engine(db_path, models=MODELS)
+def create_app(db_path: str | os.PathLike, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, *,
+               busy_timeout_s: float = BUSY_TIMEOUT_S) -> App:
+    """The API application for the database at `db_path`.
+
+    `busy_timeout_s` is how long a write waits for another worker's lock before
+    answering 503; tests shorten it, httpd.py keeps the default.
+    """
+    engine = Engine(db_path, models=MODELS, busy_timeout_s=busy_timeout_s)
     # Fail at start-up, not on the first request, when the folder cannot be made.
     engine.ensure_directory()
     return App(build_router(engine), max_body_bytes=max_body_bytes)

@@ -78,6 +78,7 @@ class Model:
         return cls(**values)
 
     def to_json(self) -> dict:
+        """The object as a client sees it, e.g. {"client_id": 1, "score": 3.5}."""
         return {name: getattr(self, name) for name in self.fields}
 
     @classmethod
@@ -114,6 +115,7 @@ class Model:
 
     @classmethod
     def get(cls, db: Engine, pk: object) -> "Model | None":
+        """The row with key `pk`, or None."""
         with db.read() as conn:
             row = conn.execute(cls._sql["get"], (pk,)).fetchone()
         return None if row is None else cls._from_row(row)
@@ -149,6 +151,7 @@ class Model:
 
     @classmethod
     def delete(cls, db: Engine, pk: object) -> bool:
+        """Remove the row with key `pk`; False when there was none."""
         with db.write() as conn:
             cursor = conn.execute(cls._sql["delete"], (pk,))
         return cursor.rowcount > 0

@@ -1,8 +1,12 @@
 """The scoring API's ten routes called directly, for both resources: the CRUD walk and every error."""
 
+import sqlite3
+
 import pytest
 
-from .conftest import OTHER_BODY, RESOURCES, STORED, VALID_BODY, json_of
+from api import create_app
+
+from .conftest import OTHER_BODY, RESOURCES, STORED, VALID_BODY, DirectClient, json_of
 
 
 @pytest.mark.parametrize("resource", RESOURCES)
@@ -156,3 +160,21 @@ def test_the_database_file_and_its_folder_appear_on_the_first_request(client, db
 def test_api_root_lists_the_resources(client, path):
     assert json_of(client("GET", path)) == {
         "interests": "/api/interests", "scores": "/api/scores", "openapi": "/api/openapi.json"}
+
+
+def test_a_write_blocked_past_the_busy_timeout_is_503_with_retry_after_and_stores_nothing(db_path):
+    client = DirectClient(create_app(str(db_path), busy_timeout_s=0.1))
+    assert client("GET", "/api/scores").status == 200  # creates the file and tables
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another worker holding the write lock
+    try:
+        response = client("POST", "/api/scores", {"client_id": 5, "score": 1})
+        assert response.status == 503
+        assert response.header("Retry-After") == "1"
+        assert "busy" in json_of(response)["error"]
+        assert client("GET", "/api/scores").status == 200  # WAL: reading still works meanwhile
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert client("GET", "/api/scores/5").status == 404
+    assert client("POST", "/api/scores", {"client_id": 5, "score": 1}).status == 201

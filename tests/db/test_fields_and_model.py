@@ -1,6 +1,7 @@
 """Fields validate and convert; Model turns JSON into rows and back, with CRUD on a file of its own."""
 
 import math
+import sqlite3
 
 import pytest
 
@@ -122,7 +123,6 @@ def test_booleans_are_stored_as_0_and_1_and_read_back_as_booleans(db):
 
 
 def test_the_table_refuses_a_boolean_column_value_other_than_0_or_1(db):
-    import sqlite3
     db.connection()
     with pytest.raises(sqlite3.IntegrityError):
         db.connection().execute("INSERT INTO reading VALUES (1, 1.0, 2)")
