@@ -3,6 +3,7 @@
 
     python3 httpd.py                      # docroot/ on http://127.0.0.1:8080, one worker per CPU
     python3 httpd.py -w 4 -r /srv/www -p 0
+    python3 httpd.py start|stop|restart|status [options]   # as a daemon with a pid file
 
 It wires otuserver.server (processes, sockets, files) to the two applications,
 the scoring API under /api/ and the static files everywhere else, and owns
@@ -16,29 +17,34 @@ import os
 import sys
 
 from api import create_app
+from otuserver.http import Limits
+from otuserver.server import daemon
 from otuserver.server.config import ServerConfig
 from otuserver.server.master import Master, bind_listener
 from otuserver.server.static import StaticFiles
-from otuserver.http import Limits
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_ROOT = os.path.join(HERE, "docroot")
 USAGE_ERROR = 2
+API_PREFIX = "/api"
+COMMANDS = ("start", "stop", "restart", "status")
 
 # Long option name -> (type, default). The JSON config file uses the same names.
 OPTIONS = {
     "host": (str, "127.0.0.1"),
     "port": (int, 8080),
     "workers": (int, os.cpu_count() or 1),
-    "root": (str, DEFAULT_ROOT),
+    "root": (str, os.path.join(HERE, "docroot")),
     "access-log": (str, "-"),
     "keepalive-timeout": (float, 15.0),
     "request-timeout": (float, 30.0),
     "graceful-timeout": (float, 10.0),
+    "timeout": (float, 30.0),
+    "max-connections": (int, 10000),
     "max-body": (int, 1 << 20),
     "db": (str, os.path.join(HERE, "api", "scores.sqlite3")),
+    "pidfile": (str, os.path.join(HERE, "httpd.pid")),
+    "log-file": (str, os.path.join(HERE, "httpd.log")),
 }
-API_PREFIX = "/api"
 
 
 class UsageError(Exception):
@@ -51,28 +57,36 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="httpd.py", description="OTUServer: a pre-fork, epoll HTTP/1.1 server.",
-                     argument_default=argparse.SUPPRESS)
-    parser.add_argument("-w", "--workers", type=int, help="worker processes (default: one per CPU)")
-    parser.add_argument("-r", "--root", help="document root (default: docroot/ beside httpd.py)")
-    parser.add_argument("-p", "--port", type=int, help="TCP port, 0 for any free one (default: 8080)")
-    parser.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("-c", "--config", "-config", dest="config",
-                        help="JSON file whose keys are the long option names")
-    parser.add_argument("--access-log", help='combined-format log path, "-" for stderr, "off" (default: -)')
-    parser.add_argument("--keepalive-timeout", type=float, help="seconds an idle connection stays open (15)")
-    parser.add_argument("--request-timeout", type=float, help="seconds a whole request may take to arrive (30)")
-    parser.add_argument("--graceful-timeout", type=float, help="seconds a stop waits for responses in flight (10)")
-    parser.add_argument("--max-body", type=int, help="largest request body in bytes (1048576)")
-    parser.add_argument("--db", help="SQLite file of the scoring API (default: api/scores.sqlite3)")
-    return parser
+    p = _Parser(prog="httpd.py", description="OTUServer: a pre-fork, epoll HTTP/1.1 server.",
+                argument_default=argparse.SUPPRESS)
+    p.add_argument("command", nargs="?", choices=COMMANDS, default=None,
+                   help="run as a daemon (start, stop, restart, status); omit to run in the foreground")
+    p.add_argument("-w", "--workers", type=int, help="worker processes (default: one per CPU)")
+    p.add_argument("-r", "--root", help="document root (default: docroot/ beside httpd.py)")
+    p.add_argument("-p", "--port", type=int, help="TCP port, 0 for any free one (default: 8080)")
+    p.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("-c", "--config", "-config", dest="config",
+                   help="JSON file whose keys are the long option names")
+    p.add_argument("--access-log", help='combined-format log path, "-" for stderr, "off" (default: -)')
+    p.add_argument("--keepalive-timeout", type=float, help="seconds an idle connection stays open (15)")
+    p.add_argument("--request-timeout", type=float, help="seconds a whole request may take to arrive (30)")
+    p.add_argument("--graceful-timeout", type=float, help="seconds a stop waits for responses in flight (10)")
+    p.add_argument("--timeout", type=float, help="seconds before a stuck worker is killed and replaced (30)")
+    p.add_argument("--max-connections", type=int, help="open connections per worker (10000)")
+    p.add_argument("--max-body", type=int, help="largest request body in bytes (1048576)")
+    p.add_argument("--db", help="SQLite file of the scoring API (default: api/scores.sqlite3)")
+    p.add_argument("--pidfile", help="pid file of the daemon (default: httpd.pid beside httpd.py)")
+    p.add_argument("--log-file", help="stdout and stderr of the daemon (default: httpd.log beside httpd.py)")
+    return p
 
 
 def read_settings(argv: list[str]) -> dict:
     """Defaults, then the config file, then the command line: the last one wins."""
     given = vars(build_parser().parse_args(argv))
     settings = {name: default for name, (_, default) in OPTIONS.items()}
+    settings["command"] = given.pop("command", None)
     if "config" in given:
+        settings["config"] = os.path.abspath(given["config"])
         settings.update(_read_config_file(given.pop("config")))
     settings.update({name.replace("_", "-"): value for name, value in given.items()})
     return settings
@@ -95,6 +109,8 @@ def _read_config_file(path: str) -> dict:
         kind = OPTIONS[name][0]
         if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise UsageError(f"config file {path}: {name} must be a number")
+        if kind is str and not isinstance(value, str):
+            raise UsageError(f"config file {path}: {name} must be a string")
         settings[name] = kind(value)
     return settings
 
@@ -107,7 +123,8 @@ def make_config(settings: dict) -> ServerConfig:
         raise UsageError("--workers must be at least 1")
     if not 0 <= settings["port"] <= 65535:
         raise UsageError("--port must be between 0 and 65535")
-    for name in ("keepalive-timeout", "request-timeout", "graceful-timeout", "max-body"):
+    for name in ("keepalive-timeout", "request-timeout", "graceful-timeout", "timeout",
+                 "max-connections", "max-body"):
         if settings[name] <= 0:
             raise UsageError(f"--{name} must be positive")
     return ServerConfig(
@@ -116,6 +133,8 @@ def make_config(settings: dict) -> ServerConfig:
         keepalive_timeout=settings["keepalive-timeout"],
         request_timeout=settings["request-timeout"],
         graceful_timeout=settings["graceful-timeout"],
+        timeout=settings["timeout"], max_connections=settings["max-connections"],
+        log_file=settings["log-file"] if settings.get("daemonized") else None,
         limits=Limits(max_body_bytes=settings["max-body"]))
 
 
@@ -136,25 +155,65 @@ def build_app(config: ServerConfig, db_path: str):
     return app
 
 
-def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
+def serve(argv: list[str], settings: dict) -> int:
+    """Run the master in the foreground until it is stopped."""
     try:
-        settings = read_settings(argv)
         config = make_config(settings)
         app = build_app(config, settings["db"])
         listener = bind_listener(config.host, config.port, config.backlog)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {settings['host']}:{settings['port']}: {error.strerror}") from None
+
+    def reload():  # SIGHUP: the same command line, the config file read again
+        fresh = read_settings(argv)
+        fresh["daemonized"] = settings.get("daemonized")
+        new_config = make_config(fresh)
+        return new_config, build_app(new_config, fresh["db"])
+
+    master = Master(listener, app, config, reload=reload)
+    host, port = master.address
+    shown = f"[{host}]" if ":" in host else host
+    pidfile = settings["pidfile"] if settings.get("daemonized") else None
+    if pidfile:
+        daemon.write_pidfile(pidfile)
+    try:
+        return master.run(on_ready=lambda: print(f"listening on http://{shown}:{port}", flush=True))
+    finally:
+        if pidfile:
+            daemon.remove_pidfile(pidfile)
+
+
+def control(command: str, argv: list[str], settings: dict) -> int:
+    """start | stop | restart | status, with the pid file and log file of `settings`."""
+    pidfile, log_file = os.path.abspath(settings["pidfile"]), os.path.abspath(settings["log-file"])
+    if command == "status":
+        return daemon.status(pidfile)
+    if command in ("stop", "restart"):
+        code = daemon.stop(pidfile, settings["graceful-timeout"] + 5)
+        if command == "stop" or code != 0:
+            return code
+    make_config(settings)  # a bad argument fails here, in the terminal, not in the log
+    rest = list(argv)
+    rest.remove(command)
+    server = [sys.executable, os.path.abspath(__file__), *rest, "--daemonized",
+              "--pidfile", pidfile, "--log-file", log_file]
+    return daemon.start(server, pidfile, log_file)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
+    daemonized = "--daemonized" in argv  # internal: set by `start` for the background server
+    argv = [arg for arg in argv if arg != "--daemonized"]
+    try:
+        settings = read_settings(argv)
+        settings["daemonized"] = daemonized
+        if settings["command"]:
+            return control(settings["command"], argv, settings)
+        return serve(argv, settings)
     except UsageError as error:
         print(f"httpd.py: error: {error}", file=sys.stderr)
         return USAGE_ERROR
-    except OSError as error:
-        print(f"httpd.py: error: cannot listen on {config.host}:{config.port}: {error.strerror}",
-              file=sys.stderr)
-        return USAGE_ERROR
-    master = Master(listener, app, config)
-    host, port = master.address
-    shown = f"[{host}]" if ":" in host else host
-    return master.run(on_ready=lambda: print(f"listening on http://{shown}:{port}", flush=True))
 
 
 if __name__ == "__main__":

@@ -69,6 +69,16 @@ class AccessLog:
         return self._stamp
 
 
+def redirect_stdio(path: str) -> None:
+    """Point stdout and stderr at `path` (appending): daemon mode, and USR1 after logrotate."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
 def _escape(text: str) -> str:
     """Escape what would break the line's quoting, as nginx does (\\xHH)."""
     if text.isprintable() and '"' not in text and "\\" not in text:

@@ -4,10 +4,14 @@ The master owns the listening socket and the worker processes, nothing else: it
 never accepts a connection itself. Signal handlers only queue the signal; the
 main loop wakes through a pipe (signal.set_wakeup_fd) and dispatches
 `handle_<name>`. Dead workers are reaped with waitpid(-1, WNOHANG) and replaced;
-a worker that fails while booting stops the master instead of respawning forever.
+a worker that fails while booting stops the master instead of respawning
+forever, and one whose heartbeat falls silent for `timeout` seconds is killed.
 
     TERM, INT  graceful stop: workers finish responses in flight, then exit 0
     QUIT       fast stop
+    HUP        reload: read the configuration again, start new workers, drain the old
+    TTIN/TTOU  one worker more / one fewer
+    USR1       reopen the log files (after logrotate moved them)
 """
 
 import errno
@@ -19,8 +23,11 @@ import socket
 import sys
 import time
 import traceback
+from dataclasses import dataclass, replace
 
+from .access_log import redirect_stdio
 from .config import ServerConfig
+from .heartbeat import Heartbeats
 from .worker import Worker
 
 log = logging.getLogger("otuserver.master")
@@ -29,7 +36,8 @@ WORKER_BOOT_ERROR = 3   # exit status of a worker that could not start
 TICK_S = 1.0
 CRASH_WINDOW_S = 1.0    # a worker that dies younger than this is crash-looping
 MAX_RESPAWN_DELAY_S = 5.0
-HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD)
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD,
+                   signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1)
 
 
 def bind_listener(host: str, port: int, backlog: int) -> socket.socket:
@@ -48,14 +56,30 @@ def bind_listener(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
-class Master:
-    """Supervise `config.workers` worker processes serving `app` on `listener`."""
+@dataclass
+class WorkerInfo:
+    pid: int
+    slot: int               # its heartbeat slot
+    started: float
+    generation: int         # bumped by every reload (HUP)
+    retiring: bool = False  # told to stop: no longer counts toward the worker count
+    killed: bool = False
 
-    def __init__(self, listener: socket.socket, app, config: ServerConfig) -> None:
+
+class Master:
+    """Supervise `config.workers` worker processes serving `app` on `listener`.
+
+    `reload`, if given, is called on SIGHUP and returns a new (config, app).
+    """
+
+    def __init__(self, listener: socket.socket, app, config: ServerConfig, reload=None) -> None:
         self.listener = listener
         self.app = app
         self.config = config
-        self.workers: dict[int, float] = {}   # pid -> when it was started
+        self.reload = reload
+        self.heartbeats = Heartbeats()
+        self.workers: dict[int, WorkerInfo] = {}
+        self.generation = 0
         self.signal_queue: list[int] = []
         self.stopping = False
         self.stop_deadline = 0.0
@@ -82,11 +106,12 @@ class Master:
             while self.signal_queue:
                 self._dispatch(self.signal_queue.pop(0))
             self.reap()
+            self.check_heartbeats()
             if self.stopping:
                 if not self.workers:
                     break
                 if time.monotonic() >= self.stop_deadline:
-                    self._kill_all(signal.SIGKILL)
+                    self._signal_all(signal.SIGKILL)
             else:
                 self.spawn_missing()
         # The interpreter's shutdown would restore default handlers mid-way; a late
@@ -97,7 +122,7 @@ class Master:
         return self.exit_status
 
     def _next_wakeup(self) -> float:
-        if len(self.workers) < self.config.workers and not self.stopping:
+        if self._missing() and not self.stopping:
             return min(TICK_S, max(0.0, self.next_spawn - time.monotonic()))
         return TICK_S
 
@@ -140,32 +165,77 @@ class Master:
     def handle_chld(self) -> None:
         self.reap()
 
+    def handle_ttin(self) -> None:
+        self.config = replace(self.config, workers=self.config.workers + 1)
+        log.info("SIGTTIN: now %d workers", self.config.workers)
+
+    def handle_ttou(self) -> None:
+        if self.config.workers <= 1:
+            return
+        self.config = replace(self.config, workers=self.config.workers - 1)
+        log.info("SIGTTOU: now %d workers", self.config.workers)
+        active = [w for w in self.workers.values() if not w.retiring]
+        if len(active) > self.config.workers:
+            self._retire(min(active, key=lambda w: w.started))
+
+    def handle_usr1(self) -> None:
+        if self.config.log_file:
+            redirect_stdio(self.config.log_file)
+        for info in self.workers.values():
+            _send(info.pid, signal.SIGUSR1)
+
+    def handle_hup(self) -> None:
+        if self.reload is None:
+            log.warning("SIGHUP: nothing to reload")
+            return
+        try:
+            config, app = self.reload()
+        except Exception as error:  # a bad new config must not take the running server down
+            log.error("SIGHUP: reload failed, keeping the running configuration: %s", error)
+            return
+        if (config.host, config.port) != (self.config.host, self.config.port):
+            log.warning("SIGHUP: a new address needs a restart; still listening on %s:%d", *self.address)
+        self.config, self.app = replace(config, host=self.config.host, port=self.config.port), app
+        self.generation += 1
+        log.info("SIGHUP: configuration reloaded; replacing the workers")
+        for info in list(self.workers.values()):
+            self._retire(info)
+        self.next_spawn = 0.0
+        self.spawn_missing()
+
     def stop(self, graceful: bool) -> None:
         if self.stopping and graceful:
             return
         self.stopping = True
         timeout = self.config.graceful_timeout if graceful else 1.0
         self.stop_deadline = time.monotonic() + timeout + 1.0
-        self._kill_all(signal.SIGTERM if graceful else signal.SIGQUIT)
+        self._signal_all(signal.SIGTERM if graceful else signal.SIGQUIT)
 
     # -- workers ------------------------------------------------------------
+
+    def _missing(self) -> int:
+        active = sum(1 for w in self.workers.values() if not w.retiring)
+        return self.config.workers - active
 
     def spawn_missing(self) -> None:
         if time.monotonic() < self.next_spawn:
             return  # backing off: a worker that keeps crashing must not pin a CPU
-        while len(self.workers) < self.config.workers and not self.stopping:
+        for _ in range(self._missing()):
+            if self.stopping:
+                return
             self.spawn_worker()
 
     def spawn_worker(self) -> int:
+        slot = self.heartbeats.allocate()
         sys.stdout.flush()
         sys.stderr.flush()  # or the child would write the parent's buffered output again
         pid = os.fork()
         if pid:
-            self.workers[pid] = time.monotonic()
+            self.workers[pid] = WorkerInfo(pid, slot, time.monotonic(), self.generation)
             return pid
-        os._exit(self._run_worker())
+        os._exit(self._run_worker(slot))
 
-    def _run_worker(self) -> int:
+    def _run_worker(self, slot: int) -> int:
         """In the child: drop the master's signal plumbing and serve. Never returns normally."""
         try:
             signal.set_wakeup_fd(-1)
@@ -173,7 +243,8 @@ class Master:
             os.close(self._wakeup_w)
             for sig in HANDLED_SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
-            worker = Worker(self.listener, self.app, self.config, os.getppid())
+            worker = Worker(self.listener, self.app, self.config, os.getppid(),
+                            heartbeat=lambda now: self.heartbeats.beat(slot, now))
             worker.boot()
         except BaseException:
             traceback.print_exc()
@@ -195,17 +266,35 @@ class Master:
                 return
             if pid == 0:
                 return
-            started = self.workers.pop(pid, None)
-            if started is None:
+            info = self.workers.pop(pid, None)
+            if info is None:
                 continue
-            self._note_lifetime(time.monotonic() - started)
+            self.heartbeats.release(info.slot)
             code = os.waitstatus_to_exitcode(status)
-            if code == WORKER_BOOT_ERROR and not self.stopping:
+            if info.retiring or self.stopping:
+                continue
+            self._note_lifetime(time.monotonic() - info.started)
+            if code == WORKER_BOOT_ERROR:
                 log.error("worker %d could not start; stopping the server", pid)
                 self.exit_status = 1
                 self.stop(graceful=False)
-            elif not self.stopping:
+            else:
                 log.warning("worker %d exited with %s; starting a new one", pid, _describe(code))
+
+    def check_heartbeats(self) -> None:
+        """Kill a worker whose event loop has not turned for `timeout` seconds."""
+        now = time.monotonic()
+        for info in self.workers.values():
+            silence = self.heartbeats.silence(info.slot, now)
+            if not info.killed and silence > self.config.timeout:
+                log.error("worker %d silent for %.0f s (stuck in a handler?); killing it",
+                          info.pid, silence)
+                info.killed = True
+                _send(info.pid, signal.SIGKILL)
+
+    def _retire(self, info: WorkerInfo) -> None:
+        info.retiring = True
+        _send(info.pid, signal.SIGTERM)
 
     def _note_lifetime(self, lived: float) -> None:
         if lived < CRASH_WINDOW_S:
@@ -214,15 +303,17 @@ class Master:
             self.respawn_delay = 0.0
         self.next_spawn = time.monotonic() + self.respawn_delay
 
-    def _kill_all(self, sig: int) -> None:
+    def _signal_all(self, sig: int) -> None:
         for pid in list(self.workers):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                self.workers.pop(pid, None)
-            except OSError as error:
-                if error.errno != errno.ESRCH:
-                    raise
+            _send(pid, sig)
+
+
+def _send(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError as error:
+        if error.errno != errno.ESRCH:
+            raise  # ESRCH: it is already gone, and reap() will hear of it
 
 
 def _describe(code: int) -> str:

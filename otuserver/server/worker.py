@@ -10,12 +10,13 @@ disappears. It knows the application only as `app(request) -> Response`.
 
 import logging
 import os
+import resource
 import select
 import signal
 import socket
 import time
 
-from .access_log import AccessLog
+from .access_log import AccessLog, redirect_stdio
 from .config import ServerConfig
 from .connection import Connection, ServerFields
 from .loop import EXCLUSIVE, READ, EventLoop
@@ -29,7 +30,8 @@ ACCEPTS_PER_WAKEUP = 64    # bounded, so a burst of connections cannot starve th
 class Worker:
     """Serve connections from `listener` with `app` until stopped."""
 
-    def __init__(self, listener: socket.socket, app, config: ServerConfig, master_pid: int) -> None:
+    def __init__(self, listener: socket.socket, app, config: ServerConfig, master_pid: int,
+                 heartbeat=None) -> None:
         self.listener = listener
         self.app = app
         self.config = config
@@ -39,6 +41,9 @@ class Worker:
         self.server_fields = ServerFields()
         self.access_log = AccessLog(config.access_log) if config.access_log != "off" else None
         self.connections: dict[int, Connection] = {}
+        self.heartbeat = heartbeat or (lambda now: None)
+        self.accepting = False
+        self.reopen_requested = False
         self.stop_requested = False   # set by the signal handler, acted on by the loop
         self.stopping = False
         self.stop_deadline = 0.0
@@ -49,8 +54,8 @@ class Worker:
     def boot(self) -> None:
         """Everything that can fail before serving; a failure here stops the master."""
         self._install_signals()
-        # EPOLLEXCLUSIVE may only be combined with EPOLLIN (epoll_ctl(2)).
-        self.loop.add(self.listener.fileno(), select.EPOLLIN | EXCLUSIVE, _Acceptor(self))
+        _raise_open_files_limit(self.config.max_connections + 64)
+        self._accept_more(True)
 
     def run(self) -> None:
         last_tick = time.monotonic()
@@ -58,9 +63,12 @@ class Worker:
             self.loop.run_once(TICK_S)
             if self.stop_requested and not self.stopping:
                 self._begin_stop()
+            if self.reopen_requested:
+                self._reopen_logs()
             if self.access_log:
                 self.access_log.flush()
             now = time.monotonic()
+            self.heartbeat(now)
             if now - last_tick >= TICK_S or self.stopping:
                 last_tick = now
                 self._tick(now)
@@ -82,6 +90,7 @@ class Worker:
         signal.signal(signal.SIGQUIT, self.handle_quit)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGUSR1, self.handle_usr1)
         # The wake-up pipe makes epoll.poll return at once when a signal arrives.
         read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(write_end)
@@ -98,18 +107,42 @@ class Worker:
         """Fast stop: leave now; open connections are simply closed by the kernel."""
         self.alive = False
 
+    def handle_usr1(self, signum, frame) -> None:
+        """Reopen the log files (logrotate moved them away)."""
+        self.reopen_requested = True
+
+    def _reopen_logs(self) -> None:
+        self.reopen_requested = False
+        if self.access_log:
+            self.access_log.flush()
+            self.access_log.reopen()
+        if self.config.log_file:
+            redirect_stdio(self.config.log_file)
+
     def _begin_stop(self) -> None:
         self.stopping = True
         self.stop_deadline = time.monotonic() + self.config.graceful_timeout
-        self.loop.remove(self.listener.fileno())
+        self._accept_more(False)
         self.listener.close()
         for conn in list(self.connections.values()):
             conn.stop_gracefully()
 
     # -- connections --------------------------------------------------------
 
+    def _accept_more(self, wanted: bool) -> None:
+        """Start or stop listening for new connections (the backlog holds them meanwhile)."""
+        if wanted and not self.accepting:
+            # EPOLLEXCLUSIVE may only be combined with EPOLLIN (epoll_ctl(2)).
+            self.loop.add(self.listener.fileno(), select.EPOLLIN | EXCLUSIVE, _Acceptor(self))
+        elif not wanted and self.accepting:
+            self.loop.remove(self.listener.fileno())
+        self.accepting = wanted
+
     def accept(self) -> None:
         for _ in range(ACCEPTS_PER_WAKEUP):
+            if len(self.connections) >= self.config.max_connections:
+                self._accept_more(False)  # full: resumed in forget() when one closes
+                return
             try:
                 sock, address = self.listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -125,10 +158,20 @@ class Worker:
 
     def forget(self, conn: Connection) -> None:
         self.connections.pop(conn.fd, None)
+        if not self.accepting and not self.stopping and len(self.connections) < self.config.max_connections:
+            self._accept_more(True)
 
     def log_access(self, client, request, status, body_bytes) -> None:
         if self.access_log:
             self.access_log.record(client, request, status, body_bytes)
+
+
+def _raise_open_files_limit(wanted: int) -> None:
+    # Every connection is a descriptor; the usual soft limit of 1024 would cap us far too early.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 class _Acceptor:

@@ -132,8 +132,6 @@ def test_sigterm_lets_a_response_in_flight_finish(server_factory, docroot):
     assert srv.proc.wait(15) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="server bug (reported): a SIGTERM that lands while the master's "
-                   "interpreter is finalising kills it with -15; exit with os._exit or ignore TERM after run()")
 def test_repeated_sigterm_during_the_graceful_stop_still_exits_0(server_factory):
     # An impatient supervisor (or the runner's stop() racing a test's own signal) may send TERM again.
     srv = server_factory(workers=1)
