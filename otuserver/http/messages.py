@@ -7,10 +7,17 @@ A Response body is `bytes` or any sized object the server knows how to send
 (the static-file handler uses an open-file body sent with sendfile).
 """
 
+import re
+
 from .errors import BadRequest
 from .headers import Headers, header_tokens
 from .status import reason_phrase
 from .urls import parse_query, percent_decode, split_target
+
+
+# RFC 9110 §5.6.2: a field name is a token.
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
 
 
 class Request:
@@ -135,10 +142,13 @@ def render_fields(headers: list[tuple[str, str]]) -> bytes:
     """
     lines = []
     for name, value in headers:
-        # A CR or LF in a value would let data from an application split the
-        # response in two (response splitting); RFC 9110 §5.5 forbids them.
-        if "\n" in value or "\r" in value:
-            raise ValueError(f"line break in header field {name!r}")
+        # A CR or LF in a name or value would let data from an application split
+        # the response in two (response splitting): a name must be a token
+        # (RFC 9110 §5.1) and a value must hold no CR, LF or NUL (RFC 9110 §5.5).
+        if not _FIELD_NAME.fullmatch(name):
+            raise ValueError(f"invalid header field name {name!r}")
+        if _FORBIDDEN_IN_VALUE.search(value):
+            raise ValueError(f"CR, LF or NUL in header field {name!r}")
         lines.append(f"{name}: {value}\r\n")
     return "".join(lines).encode("latin-1")
 

@@ -1,0 +1,64 @@
+"""Request and Response messages, keep-alive rules and response rendering."""
+
+import pytest
+
+from otuserver.http import BadRequest, Request, Response, render_head, status_allows_body, wants_keep_alive
+from otuserver.http.messages import render_fields
+
+
+def test_request_decodes_its_path_and_splits_the_query():
+    request = Request("GET", "/a%20b/c?x=1&y=%C3%BC", headers=[("Host", "h")])
+    assert (request.path, request.query_string) == ("/a b/c", "x=1&y=%C3%BC")
+    assert request.query_params == {"x": ["1"], "y": ["ü"]}
+
+
+def test_request_with_nul_in_its_path_is_400():
+    with pytest.raises(BadRequest):
+        Request("GET", "/a%00b")
+
+
+@pytest.mark.parametrize("version, connection, expected", [
+    ("HTTP/1.1", None, True), ("HTTP/1.1", "close", False), ("HTTP/1.1", "Upgrade, Close", False),
+    ("HTTP/1.1", "keep-alive", True), ("HTTP/1.0", None, False), ("HTTP/1.0", "Keep-Alive", True),
+    ("HTTP/1.0", "keep-alive, close", False),
+])
+def test_keep_alive_rules(version, connection, expected):
+    assert wants_keep_alive(version, connection) is expected
+
+
+@pytest.mark.parametrize("status, allowed", [(100, False), (200, True), (204, False), (304, False), (404, True)])
+def test_which_statuses_carry_a_body(status, allowed):
+    assert status_allows_body(status) is allowed
+
+
+def test_render_head_writes_status_line_fields_and_blank_line():
+    assert render_head(405, [("Allow", "GET, HEAD")]) == (
+        b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n\r\n")
+
+
+def test_render_head_with_an_unknown_status_still_renders():
+    assert render_head(599, []) == b"HTTP/1.1 599 Unknown\r\n\r\n"
+
+
+def test_latin1_value_is_rendered_as_latin1():
+    assert render_fields([("X", "café")]) == b"X: caf\xe9\r\n"
+
+
+@pytest.mark.parametrize("name, value", [
+    ("X", "a\r\nSet-Cookie: evil=1"), ("X", "a\nb"), ("X", "a\rb"), ("X", "a\x00b"),
+    ("X\r\nEvil", "1"), ("Bad Name", "1"), ("Colon:", "1"), ("", "1"),
+])
+def test_response_splitting_is_refused(name, value):
+    with pytest.raises(ValueError):
+        render_head(200, [(name, value)])
+
+
+def test_response_adds_content_length_when_the_status_has_a_body():
+    assert Response(200, [("Content-Type", "text/plain")], b"hi").wire_fields() == (
+        b"Content-Type: text/plain\r\nContent-Length: 2\r\n")
+    assert Response(304, [("ETag", '"x"')]).wire_fields() == b'ETag: "x"\r\n'
+
+
+def test_response_header_lookup_is_case_insensitive():
+    response = Response(200, [("Content-Type", "a"), ("content-type", "b")])
+    assert response.header("CONTENT-TYPE") == "a" and response.header("x") is None
