@@ -37,6 +37,7 @@ OPTIONS = {
     "access-log": (str, "-"),
     "keepalive-timeout": (float, 15.0),
     "request-timeout": (float, 30.0),
+    "send-timeout": (float, 60.0),
     "graceful-timeout": (float, 10.0),
     "timeout": (float, 30.0),
     "max-connections": (int, 10000),
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--access-log", help='combined-format log path, "-" for stderr, "off" (default: -)')
     p.add_argument("--keepalive-timeout", type=float, help="seconds an idle connection stays open (15)")
     p.add_argument("--request-timeout", type=float, help="seconds a whole request may take to arrive (30)")
+    p.add_argument("--send-timeout", type=float, help="seconds a client may take no bytes before it is dropped (60)")
     p.add_argument("--graceful-timeout", type=float, help="seconds a stop waits for responses in flight (10)")
     p.add_argument("--timeout", type=float, help="seconds before a stuck worker is killed and replaced (30)")
     p.add_argument("--max-connections", type=int, help="open connections per worker (10000)")
@@ -123,7 +125,7 @@ def make_config(settings: dict) -> ServerConfig:
         raise UsageError("--workers must be at least 1")
     if not 0 <= settings["port"] <= 65535:
         raise UsageError("--port must be between 0 and 65535")
-    for name in ("keepalive-timeout", "request-timeout", "graceful-timeout", "timeout",
+    for name in ("keepalive-timeout", "request-timeout", "send-timeout", "graceful-timeout", "timeout",
                  "max-connections", "max-body"):
         if settings[name] <= 0:
             raise UsageError(f"--{name} must be positive")
@@ -132,6 +134,7 @@ def make_config(settings: dict) -> ServerConfig:
         root=root, access_log=settings["access-log"],
         keepalive_timeout=settings["keepalive-timeout"],
         request_timeout=settings["request-timeout"],
+        send_timeout=settings["send-timeout"],
         graceful_timeout=settings["graceful-timeout"],
         timeout=settings["timeout"], max_connections=settings["max-connections"],
         log_file=settings["log-file"] if settings.get("daemonized") else None,
