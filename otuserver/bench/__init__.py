@@ -1,0 +1,24 @@
+"""otuserver.bench: the load-test harness behind reports/ and the lessons' benchmark cells.
+
+It starts our server and the reference servers (nginx, python -m http.server, a
+blocking teaching server) on loopback, drives them with wrk and ab, and turns the
+numbers into reports/data/*.json, reports/figures/*.png and reports/README.md.
+It must not know the server's internals: it talks to httpd.py over HTTP only.
+
+    from otuserver.bench import run_wrk, start_nginx
+    with start_nginx("/srv/www", workers=2) as nginx:
+        print(run_wrk(nginx.base_url + "/", connections=50, duration_s=2)["rps"])
+
+Run everything with `python -m otuserver.bench [--quick] [--out reports/]`.
+"""
+
+from .ab import parse_ab_report, run_ab
+from .docroot import build_docroot
+from .env import environment
+from .servers import (BenchServer, rss_kib, start_blocking, start_nginx, start_ours, start_python_http,
+                      worker_pids)
+from .wrk import BenchToolError, run_wrk
+
+__all__ = ["BenchServer", "BenchToolError", "build_docroot", "environment", "parse_ab_report", "rss_kib",
+           "run_ab", "run_wrk", "start_blocking", "start_nginx", "start_ours", "start_python_http",
+           "worker_pids"]

@@ -1,0 +1,312 @@
+"""reports/README.md, generated from the scenario data: targets, tables, figures and caveats.
+
+evaluate_targets() checks issue 4's speed targets against the numbers of one run
+(ratios against nginx are always taken from the same scenario run); render()
+turns the data into Markdown. Every table has an errors column. It knows nothing
+of how the numbers were measured beyond the data's keys, and draws no figures.
+"""
+
+from .charts import FIGURES
+
+IDLE_TARGET_CONNECTIONS = 10_000
+IDLE_TARGET_RSS_MB = 50
+SMALL_VS_NGINX = 1.0
+LARGE_VS_NGINX = 0.9
+AB_VS_NGINX = 0.8
+API_VS_SMALL = 0.5
+WORKER_STEP_GAIN = 1.1          # "grows with workers": each step up to the core count gains at least 10%
+
+CAVEATS = """\
+- **One small shared machine.** Client (wrk, ab) and servers share the same cores over loopback, so the
+  load generator competes with the server it measures; on a 2-core machine a `-t2` wrk takes a large share
+  of the CPU. Figures are relative: compare servers within one run, not across machines or runs.
+- **Loopback.** No network latency, no packet loss, an MTU of 64 KiB: real networks are slower and
+  burstier, and favour servers that keep many connections cheaply.
+- **Closed-loop load.** wrk and ab wait for each answer before sending the next request on a connection,
+  so when a server stalls, fewer requests are sent and the stall is counted once (coordinated omission):
+  the high percentiles understate what an open-loop client would see.
+- **Short runs.** Each point is one run of the stated duration after a short warm-up; there is no
+  repetition, so differences of a few percent are noise.
+- **python -m http.server** speaks HTTP/1.0 (a new connection per request, even under wrk's keep-alive)
+  and logs every request to stderr, which the harness sends to a file; it has no switch to turn that off.
+"""
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None when either is missing or b is zero.
+
+    >>> ratio(30, 60), ratio(1, 0)
+    (0.5, None)
+    """
+    return a / b if a is not None and b else None
+
+
+def fmt_ratio(value: float | None) -> str:
+    """'1.23×' or 'n/a'."""
+    return "n/a" if value is None else f"{value:.2f}×"
+
+
+def _run(data: dict | None, server: str, case: str, **labels) -> dict | None:
+    for run in (data or {}).get("runs", []):
+        if run["server"] == server and run["case"] == case and all(run.get(k) == v for k, v in labels.items()):
+            return run
+    return None
+
+
+def _rps(run: dict | None) -> float | None:
+    return run["rps"] if run else None
+
+
+def _target(text: str, measured: str, met: bool | None) -> dict:
+    return {"target": text, "measured": measured, "met": met}
+
+
+def _vs_nginx(data: dict | None, case: str, floor: float, text: str) -> dict:
+    ours, nginx = _run(data, "ours", case), _run(data, "nginx", case)
+    r = ratio(_rps(ours), _rps(nginx))
+    if r is None:
+        return _target(text, "not measured (nginx or the run is missing)", None)
+    return _target(text, f"{fmt_ratio(r)} ({ours['rps']:,.0f} vs {nginx['rps']:,.0f} req/s)", r >= floor)
+
+
+def _ab_target(data: dict | None) -> dict:
+    text = f"`ab -c 100 -r` on /: 0 failed and ≥ {AB_VS_NGINX}× nginx"
+    ours, nginx = _run(data, "ours", "ab"), _run(data, "nginx", "ab")
+    if not ours or not nginx:
+        return _target(text, "not measured", None)
+    r = ratio(ours["rps"], nginx["rps"])
+    measured = (f"{ours['complete']} complete, {ours['failed']} failed, {ours['non_2xx']} non-2xx; "
+                f"{fmt_ratio(r)} ({_num(ours['rps'])} vs {_num(nginx['rps'])} req/s)")
+    if ours["aborted"]:
+        measured += f"; ab gave up: {ours['aborted']}"
+    return _target(text, measured, ours["errors_total"] == 0 and r is not None and r >= AB_VS_NGINX)
+
+
+def _api_target(data: dict | None) -> dict:
+    text = f"GET /api/scores/{{id}}: ≥ {API_VS_SMALL}× our own small-file rate"
+    api, small = _run(data, "ours", "api_get"), _run(data, "ours", "small")
+    r = ratio(_rps(api), _rps(small))
+    if r is None:
+        return _target(text, "not measured", None)
+    return _target(text, f"{fmt_ratio(r)} ({api['rps']:,.0f} vs {small['rps']:,.0f} req/s)", r >= API_VS_SMALL)
+
+
+def _idle_target(data: dict | None) -> dict:
+    text = (f"{IDLE_TARGET_CONNECTIONS:,} idle keep-alive connections held, "
+            f"< {IDLE_TARGET_RSS_MB} MB RSS per worker while serving")
+    ours = next((s for s in (data or {}).get("per_server", []) if s["server"] == "ours"), None)
+    if ours is None:
+        return _target(text, "not measured", None)
+    idle = ours["idle"]
+    peak_mb = max(w["rss_kib_max_serving"] for w in ours["workers"]) * 1024 / 1e6
+    measured = (f"{idle['open']:,} of {idle['requested']:,} opened, {idle.get('still_open', 0):,} still open "
+                f"at the end; peak worker RSS {peak_mb:.1f} MB")
+    if idle["requested"] < IDLE_TARGET_CONNECTIONS:
+        return _target(text, measured + f" (a quick run: only {idle['requested']:,} requested)", None)
+    met = idle.get("still_open", 0) >= IDLE_TARGET_CONNECTIONS and peak_mb < IDLE_TARGET_RSS_MB
+    return _target(text, measured, met)
+
+
+def _workers_target(data: dict | None, cores: int) -> dict:
+    text = f"throughput grows with workers up to the core count ({cores}): each step ≥ {WORKER_STEP_GAIN}×"
+    runs = sorted((r for r in (data or {}).get("runs", []) if r["server"] == "ours"), key=lambda r: r["workers"])
+    steps = [r for r in runs if r["workers"] <= cores]
+    if len(steps) < 2:
+        return _target(text, "not measured", None)
+    gains = [ratio(b["rps"], a["rps"]) for a, b in zip(steps, steps[1:])]
+    measured = ", ".join(f"{a['workers']}→{b['workers']}: {fmt_ratio(g)}" for a, b, g in zip(steps, steps[1:], gains))
+    return _target(text, measured, all(g is not None and g >= WORKER_STEP_GAIN for g in gains))
+
+
+def evaluate_targets(data: dict[str, dict]) -> list[dict]:
+    """Issue 4's targets, each {"target", "measured", "met": True | False | None (not measured)}."""
+    reference = data.get("reference")
+    cores = (reference or next(iter(data.values()), {})).get("environment", {}).get("cores") or 1
+    return [
+        _vs_nginx(reference, "small", SMALL_VS_NGINX, f"small file, keep-alive: ≥ {SMALL_VS_NGINX}× nginx"),
+        _vs_nginx(reference, "large", LARGE_VS_NGINX, f"954 KB file: ≥ {LARGE_VS_NGINX}× nginx"),
+        _ab_target(data.get("ab")),
+        _api_target(reference),
+        _idle_target(data.get("idle")),
+        _workers_target(data.get("workers"), cores),
+    ]
+
+
+# -- Markdown -------------------------------------------------------------------------------------
+
+def table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table.
+
+    >>> print(table(["a", "b"], [[1, "x"]]))
+    | a | b |
+    |---|---|
+    | 1 | x |
+    """
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def _errors(run: dict | None) -> str:
+    """wrk's errors as connect/read/write/status/timeout, or ab's failed (and non-2xx)."""
+    if run is None:
+        return "n/a"
+    if run["tool"] == "ab":
+        aborted = f", ab gave up: {run['aborted']} ({run['unfinished']} unfinished)" if run["aborted"] else ""
+        return f"{run['failed']} failed, {run['non_2xx']} non-2xx{aborted}"
+    e = run["errors"]
+    return "0" if not run["errors_total"] else "/".join(str(e[k]) for k in ("connect", "read", "write", "status", "timeout"))
+
+
+ERRORS_NOTE = ("Errors: 0, or wrk's connect/read/write/status/timeout counts; "
+               "ab's failed requests and non-2xx responses.")
+
+
+def _figure_links(scenario: str) -> str:
+    names = [name for name, (source, _) in FIGURES.items() if source == scenario]
+    return "\n".join(f"![{name}](figures/{name})" for name in names)
+
+
+def _section_reference(d: dict) -> str:
+    servers = list(dict.fromkeys(r["server"] for r in d["runs"]))
+    rows = []
+    for case in dict.fromkeys(r["case"] for r in d["runs"]):
+        runs = [_run(d, s, case) for s in servers]
+        nginx = _run(d, "nginx", case)
+        rows.append([case, *[_num(_rps(r)) for r in runs], fmt_ratio(ratio(_rps(runs[0]), _rps(nginx))),
+                     *[_num(r["latency_ms"]["p99"], 1) if r else "n/a" for r in runs],
+                     " · ".join(_errors(r) for r in runs)])
+    header = ["case", *[f"{s} req/s" for s in servers], "ours / nginx",
+              *[f"{s} p99 ms" for s in servers], "errors (" + " · ".join(servers) + ")"]
+    return table(header, rows)
+
+
+def _section_ab(d: dict) -> str:
+    rows = []
+    for run in d["runs"]:
+        nginx = _run(d, "nginx", run["case"])
+        rows.append([run["case"].replace("_", " "), run["server"], _num(run["rps"]),
+                     fmt_ratio(ratio(run["rps"], _rps(nginx))), run["complete"], run["failed"],
+                     run["non_2xx"], _num(run["latency_ms"].get("p50")), _num(run["latency_ms"].get("p99")),
+                     f"ab gave up: {run['aborted']}" if run["aborted"] else ""])
+    return table(["run", "server", "req/s", "vs nginx", "complete", "failed", "non-2xx", "p50 ms", "p99 ms",
+                  "note"], rows)
+
+
+def _section_concurrency(d: dict) -> str:
+    rows = []
+    for c in dict.fromkeys(r["connections"] for r in d["runs"]):
+        ours, nginx = _run(d, "ours", "small", connections=c), _run(d, "nginx", "small", connections=c)
+        rows.append([c, _num(_rps(ours)), _num(_rps(nginx)), fmt_ratio(ratio(_rps(ours), _rps(nginx))),
+                     *[f"{_num(r['latency_ms']['p50'], 2)} / {_num(r['latency_ms']['p99'], 2)}" if r else "n/a"
+                       for r in (ours, nginx)], f"{_errors(ours)} · {_errors(nginx)}"])
+    return table(["connections", "ours req/s", "nginx req/s", "ours / nginx", "ours p50 / p99 ms",
+                  "nginx p50 / p99 ms", "errors (ours · nginx)"], rows)
+
+
+def _section_workers(d: dict) -> str:
+    rows = []
+    one = {s: _run(d, s, "small", workers=1) for s in ("ours", "nginx")}
+    for w in dict.fromkeys(r["workers"] for r in d["runs"]):
+        ours, nginx = _run(d, "ours", "small", workers=w), _run(d, "nginx", "small", workers=w)
+        rows.append([w, _num(_rps(ours)), _num(_rps(nginx)), fmt_ratio(ratio(_rps(ours), _rps(nginx))),
+                     fmt_ratio(ratio(_rps(ours), _rps(one["ours"]))), fmt_ratio(ratio(_rps(nginx), _rps(one["nginx"]))),
+                     f"{_errors(ours)} · {_errors(nginx)}"])
+    return table(["workers", "ours req/s", "nginx req/s", "ours / nginx", "ours vs 1 worker",
+                  "nginx vs 1 worker", "errors (ours · nginx)"], rows)
+
+
+def _mib(kib: int) -> str:
+    return f"{kib / 1024:.1f}"
+
+
+def _section_idle(d: dict) -> str:
+    rows = []
+    for s in d.get("per_server", []):
+        before, loaded = _run(d, s["server"], "baseline"), _run(d, s["server"], "with_idle")
+        idle = s["idle"]
+        rows.append([s["server"], f"{idle['open']:,} / {idle['requested']:,}", f"{idle.get('still_open', 0):,}",
+                     _num(_rps(before)), _num(_rps(loaded)),
+                     " · ".join(f"{_mib(w['rss_kib_before'])} → {_mib(w['rss_kib_idle'])} → "
+                                f"{_mib(w['rss_kib_max_serving'])}" for w in s["workers"]),
+                     " · ".join(str(w["sockets_idle"]) for w in s["workers"]),
+                     f"{_errors(before)} · {_errors(loaded)}"])
+    return table(["server", "idle opened / requested", "still open at end", "req/s before", "req/s with idle",
+                  "RSS per worker MiB: before → idle → max serving", "sockets per worker",
+                  "errors (before · with idle)"], rows)
+
+
+def _section_slow(d: dict) -> str:
+    rows = []
+    for server in dict.fromkeys(r["server"] for r in d["runs"]):
+        alone, slow = _run(d, server, "alone"), _run(d, server, "one_slow")
+        rows.append([server, _num(_rps(alone)), _num(_rps(slow)), fmt_ratio(ratio(_rps(slow), _rps(alone))),
+                     slow.get("slow_client", "n/a") if slow else "n/a", f"{_errors(alone)} · {_errors(slow)}"])
+    return table(["server", "req/s alone", "req/s with one slow client", "with / alone",
+                  "the slow client", "errors (alone · with)"], rows)
+
+
+SECTIONS = [
+    ("reference", _section_reference),
+    ("ab", _section_ab),
+    ("concurrency", _section_concurrency),
+    ("workers", _section_workers),
+    ("idle", _section_idle),
+    ("slow_client", _section_slow),
+]
+
+SLOW_CLIENT_EXPLAINED = """\
+What this measures: how much one misbehaving client costs everyone else. The blocking server (one
+process, one thread, `otuserver/bench/blocking.py`) sits in `recv()` for the slow client's request and
+serves nobody meanwhile, so the others' rate drops to about zero until the slow client finishes. Our
+server with a single worker runs one epoll loop: the slow connection is just one more registered socket,
+so the others' rate should not move. `python -m http.server` avoids the stall with a thread per connection.
+It does not measure a slow *handler* (CPU-bound work inside a request): that blocks any one-threaded loop,
+epoll included.
+"""
+
+
+def _environment(env: dict) -> str:
+    keys = ["date", "git_commit", "cores", "cpu_model", "loadavg_at_start", "kernel", "python", "wrk", "ab", "nginx"]
+    return table(["", "value"], [[k, f"`{env.get(k, '')}`"] for k in keys])
+
+
+def _servers(data: dict[str, dict]) -> str:
+    seen: dict[str, dict] = {}
+    for scenario in data.values():
+        for srv in scenario.get("servers", []):
+            seen.setdefault(f"{srv['name']}, workers: {srv['workers']}", srv)
+    rows = [[name, f"`{' '.join(srv['command'])}`", srv.get("notes", "")] for name, srv in seen.items()]
+    return table(["server", "command (first seen)", "notes"], rows)
+
+
+def render(data: dict[str, dict], command: str) -> str:
+    """The whole README for the scenarios in `data` (keyed by scenario name)."""
+    env = next(iter(data.values()))["environment"] if data else {}
+    mark = {True: "met", False: "**not met**", None: "not measured"}
+    parts = [
+        "# OTUServer benchmark report",
+        "",
+        f"Generated by `{command}` from `data/*.json`; do not edit by hand.",
+        "",
+    ]
+    if env.get("quick"):
+        parts += ["> **Quick run** (about a second per scenario, fewer sweep points): it checks that the harness",
+                  "> works; its numbers are not a reference.", ""]
+    parts += ["## Targets of issue 4", "", "Ratios are taken against nginx measured in the same run.", "",
+              table(["target", "measured", "status"],
+                    [[t["target"], t["measured"], mark[t["met"]]] for t in evaluate_targets(data)]), ""]
+    for name, section in SECTIONS:
+        if name not in data:
+            continue
+        d = data[name]
+        parts += [f"## {d['title']}", "", d["what"] + ".", "", _figure_links(name), "", section(d), "", ERRORS_NOTE, ""]
+        if name == "slow_client":
+            parts += [SLOW_CLIENT_EXPLAINED]
+    parts += ["## Caveats", "", CAVEATS, "## Environment", "", _environment(env), "", "## Servers", "",
+              _servers(data), ""]
+    return "\n".join(parts)
