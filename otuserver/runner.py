@@ -8,9 +8,14 @@ It knows nothing of HTTP.
 
     with start_server(root="docroot", workers=2) as srv:
         print(srv.base_url)          # http://127.0.0.1:PORT
+
+`make_docroot()` lays out a temporary document root for the lessons: the
+repository's docroot/ plus the http-test-suite tree at /httptest, hard-linked
+(not copied, not symlinked: the server rightly refuses a symlink out of its root).
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +25,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HTTPD = REPO_ROOT / "httpd.py"
+HTTPTEST_ENV = "OTU_HTTPTEST_DIR"
 READY_PREFIX = "listening on http://"
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
@@ -66,6 +72,16 @@ class ServerProcess:
         self.stop()
         raise TimeoutError(f"httpd.py not ready after {timeout}s:\n{self.log()}")
 
+    def worker_pids(self) -> list[int]:
+        """The pids of the master's children (its workers), from /proc; [] once it has stopped."""
+        pids: set[int] = set()
+        for children in Path(f"/proc/{self.pid}/task").glob("*/children"):
+            try:
+                pids.update(int(p) for p in children.read_text().split())
+            except OSError:
+                pass  # the thread or the process went away meanwhile
+        return sorted(pids)
+
     def log(self) -> str:
         """Everything the server wrote to stderr so far (errors and, by default, the access log)."""
         if not self._log.closed:            # still readable after stop(): the file outlives the process
@@ -103,3 +119,44 @@ def start_server(root: str | os.PathLike | None = None, workers: int = 1, *,
     args += [str(a) for a in extra_args]
     log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="otuserver-"))
     return ServerProcess(args, log_dir / "httpd.log", env).wait_ready()
+
+
+def httptest_dir() -> Path:
+    """Where the http-test-suite's `httptest` tree lies: $OTU_HTTPTEST_DIR or ../shared/httptest."""
+    configured = os.environ.get(HTTPTEST_ENV)
+    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "httptest"
+
+
+def link_tree(src: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Mirror the files under `src` at `dest` as hard links, copying only across file systems.
+
+    A hard link costs no space and, unlike a symlink, has its real path inside
+    the new root. It shares the original's bytes: read through it, never write.
+    """
+    src, dest = Path(src), Path(dest)
+    for folder, _, filenames in os.walk(src):
+        target = dest / Path(folder).relative_to(src)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            try:
+                os.link(Path(folder) / name, target / name)
+            except OSError:  # EXDEV (another file system) or EPERM (protected_hardlinks)
+                shutil.copyfile(Path(folder) / name, target / name)
+
+
+def make_docroot(base: str | os.PathLike | None = None, *, httptest: bool = True) -> Path:
+    """A fresh document root under `base` (a new temporary folder by default), returned.
+
+    root/                  a copy of the repository's docroot/ (index.html ...)
+    root/httptest/         the http-test-suite tree, hard-linked (when `httptest`)
+    Raises FileNotFoundError naming $OTU_HTTPTEST_DIR when the suite's data is missing.
+    """
+    base = Path(base) if base else Path(tempfile.mkdtemp(prefix="otuserver-site-"))
+    root = base / "root"
+    shutil.copytree(REPO_ROOT / "docroot", root)
+    if httptest:
+        source = httptest_dir()
+        if not (source / "dir2" / "index.html").is_file():
+            raise FileNotFoundError(f"no http-test-suite data at {source}; set ${HTTPTEST_ENV} to its httptest folder")
+        link_tree(source, root / "httptest")
+    return root
