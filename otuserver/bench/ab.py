@@ -12,7 +12,7 @@ import subprocess
 
 from .wrk import BenchToolError, EXTRA_WALL_S
 
-AB_SOCKET_TIMEOUT_S = 10        # ab -s: a connection silent this long fails the run's request
+AB_SOCKET_TIMEOUT_S = 10        # ab -s: one connection silent this long makes ab abandon the whole run
 
 _NUMBERS = {
     "complete": r"Complete requests:\s+(\d+)",
@@ -73,7 +73,7 @@ def _aborted_report(text: str) -> dict:
 
 
 def run_ab(url: str, requests: int, concurrency: int, keepalive: bool = False,
-           time_limit_s: int = 300) -> dict:
+           time_limit_s: int = 300, socket_timeout_s: int = AB_SOCKET_TIMEOUT_S) -> dict:
     """`ab -n requests -c concurrency -r [-k]` against `url`, bounded by `time_limit_s`.
 
     Returns parse_ab_report()'s dict (with "aborted" set to ab's last words and "rps" None when
@@ -82,7 +82,7 @@ def run_ab(url: str, requests: int, concurrency: int, keepalive: bool = False,
     """
     # -t before -n: -t alone implies -n 50000, and the later -n wins (ab's own option order).
     command = ["ab", "-t", str(int(time_limit_s)), "-n", str(int(requests)), "-c", str(int(concurrency)),
-               "-r", "-s", str(AB_SOCKET_TIMEOUT_S)]
+               "-r", "-s", str(int(socket_timeout_s))]
     if keepalive:
         command.append("-k")
     command.append(url)

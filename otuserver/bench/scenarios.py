@@ -46,6 +46,7 @@ class Plan:
     ab_requests: int
     ab_concurrency: int
     ab_time_limit_s: int
+    ab_socket_timeout_s: int        # ab abandons the whole run when one socket is silent this long
     idle_connections: int
     idle_keepalive_s: int           # servers keep idle connections this long in the idle scenario
     slow_concurrency: int
@@ -54,11 +55,11 @@ class Plan:
 
 FULL = Plan(quick=False, duration_s=10, warmup_s=2, workers=2, concurrency=50,
             sweep=(1, 2, 4, 8, 16, 32, 64, 128, 256), worker_sweep=(1, 2, 4), worker_sweep_concurrency=64,
-            ab_requests=50_000, ab_concurrency=100, ab_time_limit_s=180,
+            ab_requests=50_000, ab_concurrency=100, ab_time_limit_s=180, ab_socket_timeout_s=10,
             idle_connections=10_000, idle_keepalive_s=300, slow_concurrency=16, api_rows=1000)
 QUICK = Plan(quick=True, duration_s=1, warmup_s=0, workers=2, concurrency=50,
              sweep=(1, 16, 64), worker_sweep=(1, 2), worker_sweep_concurrency=64,
-             ab_requests=2000, ab_concurrency=100, ab_time_limit_s=20,
+             ab_requests=2000, ab_concurrency=100, ab_time_limit_s=20, ab_socket_timeout_s=3,
              idle_connections=500, idle_keepalive_s=120, slow_concurrency=16, api_rows=50)
 
 
@@ -167,14 +168,15 @@ def ab_classic(ctx: Context) -> dict:
         for keepalive in (False, True):
             for srv in started:
                 run = run_ab(srv.base_url + "/", plan.ab_requests, plan.ab_concurrency, keepalive,
-                             plan.ab_time_limit_s)
+                             plan.ab_time_limit_s, plan.ab_socket_timeout_s)
                 ctx.say(f"  {srv.name:<18} ab{' -k' if keepalive else '   '} {run['rps'] or 0:>10.1f} req/s "
                         f"complete {run['complete']} failed {run['failed']} non-2xx {run['non_2xx']} "
                         f"{run['aborted']}")
                 runs.append({"server": srv.name, "case": "ab_keepalive" if keepalive else "ab", **run})
     return _result(f"ab -n {plan.ab_requests} -c {plan.ab_concurrency} -r on /",
                    "ApacheBench's own report; -k adds keep-alive; each run bounded by -t "
-                   f"{plan.ab_time_limit_s}", ctx, started, runs)
+                   f"{plan.ab_time_limit_s}; ab gives up on a run when a socket is silent for "
+                   f"-s {plan.ab_socket_timeout_s} s", ctx, started, runs)
 
 
 def concurrency_sweep(ctx: Context) -> dict:
