@@ -1,28 +1,20 @@
 """The benchmark's document root: a temporary tree every server under test serves.
 
 It holds a deterministic 600-byte page (at /small.html and as /index.html, so the
-figures do not move when the repository's docroot/index.html is edited) and a
-copy of the http-test-suite tree at /httptest for the 954 KB
-wikipedia_russia.html. It is a copy, not a symlink: our server refuses files
-whose real path leaves the root, as it must. It knows nothing of servers.
+figures do not move when the repository's docroot/index.html is edited) and
+the http-test-suite tree at /httptest for the 954 KB wikipedia_russia.html.
+The tree is hard-linked (runner.link_tree), not
+symlinked: our server refuses files whose real path leaves the root, as it must.
+It knows nothing of servers.
 """
 
-import os
-import shutil
 from pathlib import Path
 
-from ..runner import REPO_ROOT
+from ..runner import HTTPTEST_ENV, httptest_dir, link_tree
 
-HTTPTEST_ENV = "OTU_HTTPTEST_DIR"
 SMALL_FILE_BYTES = 600
 SMALL_PATH = "/small.html"
 LARGE_PATH = "/httptest/wikipedia_russia.html"
-
-
-def httptest_dir() -> Path:
-    """Where the http-test-suite's `httptest` tree lies: $OTU_HTTPTEST_DIR or ../shared/httptest."""
-    configured = os.environ.get(HTTPTEST_ENV)
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "httptest"
 
 
 def small_page(size: int = SMALL_FILE_BYTES) -> bytes:
@@ -47,10 +39,5 @@ def build_docroot(base: Path, httptest: Path | None = None) -> Path:
     page = small_page()
     (root / "small.html").write_bytes(page)
     (root / "index.html").write_bytes(page)
-    # copyfile, not copytree: the shared tree is read-only and its modes must not follow.
-    for folder, _, names in os.walk(source):
-        target = root / "httptest" / Path(folder).relative_to(source)
-        target.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            shutil.copyfile(Path(folder) / name, target / name)
+    link_tree(source, root / "httptest")
     return root

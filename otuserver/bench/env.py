@@ -49,7 +49,7 @@ def environment(quick: bool = False) -> dict:
         "git_commit": git_commit(),
         "cores": os.cpu_count(),
         "cpu_model": cpu_model(),
-        "loadavg_at_start": list(os.getloadavg()),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         "kernel": platform.release(),
         "python": sys.version.split()[0],
         "wrk": wrk_version(),

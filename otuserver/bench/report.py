@@ -6,6 +6,8 @@ turns the data into Markdown. Every table has an errors column. It knows nothing
 of how the numbers were measured beyond the data's keys, and draws no figures.
 """
 
+import json
+
 from .charts import FIGURES
 
 IDLE_TARGET_CONNECTIONS = 10_000
@@ -229,15 +231,17 @@ def _section_idle(d: dict) -> str:
     for s in d.get("per_server", []):
         before, loaded = _run(d, s["server"], "baseline"), _run(d, s["server"], "with_idle")
         idle = s["idle"]
+        grown_kib = sum(w["rss_kib_idle"] - w["rss_kib_before"] for w in s["workers"])
+        per_conn = f"{grown_kib / idle['open']:.1f}" if idle["open"] else "n/a"
         rows.append([s["server"], f"{idle['open']:,} / {idle['requested']:,}", f"{idle.get('still_open', 0):,}",
                      _num(_rps(before)), _num(_rps(loaded)),
                      " · ".join(f"{_mib(w['rss_kib_before'])} → {_mib(w['rss_kib_idle'])} → "
                                 f"{_mib(w['rss_kib_max_serving'])}" for w in s["workers"]),
-                     " · ".join(str(w["sockets_idle"]) for w in s["workers"]),
+                     per_conn, " · ".join(str(w["sockets_idle"]) for w in s["workers"]),
                      f"{_errors(before)} · {_errors(loaded)}"])
     return table(["server", "idle opened / requested", "still open at end", "req/s before", "req/s with idle",
-                  "RSS per worker MiB: before → idle → max serving", "sockets per worker",
-                  "errors (before · with idle)"], rows)
+                  "RSS per worker MiB: before → idle → max serving", "KiB per idle connection",
+                  "sockets per worker", "errors (before · with idle)"], rows)
 
 
 def _section_slow(d: dict) -> str:
@@ -270,9 +274,19 @@ epoll included.
 """
 
 
-def _environment(env: dict) -> str:
-    keys = ["date", "git_commit", "cores", "cpu_model", "loadavg_at_start", "kernel", "python", "wrk", "ab", "nginx"]
-    return table(["", "value"], [[k, f"`{env.get(k, '')}`"] for k in keys])
+ENV_KEYS = ["date", "git_commit", "cores", "cpu_model", "loadavg_at_start", "kernel", "python", "wrk", "ab", "nginx"]
+
+
+def _environment(data: dict[str, dict]) -> str:
+    """The environment table; when the scenarios come from separate runs, one column per distinct run."""
+    envs = list({json.dumps(d["environment"], sort_keys=True): d["environment"] for d in data.values()}.values())
+    header = [""] + (["value"] if len(envs) == 1 else [", ".join(n for n, d in data.items() if d["environment"] == e)
+                                                       for e in envs])
+    text = table(header, [[k, *[f"`{e.get(k, '')}`" for e in envs]] for k in ENV_KEYS])
+    if len(envs) > 1:
+        text = ("**The scenarios below come from separate runs** (`--only`); ratios are still taken within "
+                "one scenario's run.\n\n" + text)
+    return text
 
 
 def _servers(data: dict[str, dict]) -> str:
@@ -307,6 +321,6 @@ def render(data: dict[str, dict], command: str) -> str:
         parts += [f"## {d['title']}", "", d["what"] + ".", "", _figure_links(name), "", section(d), "", ERRORS_NOTE, ""]
         if name == "slow_client":
             parts += [SLOW_CLIENT_EXPLAINED]
-    parts += ["## Caveats", "", CAVEATS, "## Environment", "", _environment(env), "", "## Servers", "",
+    parts += ["## Caveats", "", CAVEATS, "## Environment", "", _environment(data), "", "## Servers", "",
               _servers(data), ""]
     return "\n".join(parts)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..runner import REPO_ROOT, start_server
 
@@ -45,7 +45,7 @@ class BenchServer:
     workers: int
     notes: str = ""
     config: str = ""
-    stop: callable = field(repr=False, default=lambda: None)
+    stop: Callable[[], object] = field(repr=False, default=lambda: None)
 
     def describe(self) -> dict:
         """What a report records about this server."""
