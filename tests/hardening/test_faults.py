@@ -1,0 +1,97 @@
+"""Worker faults (issue 5, "Faults and operators"): a worker killed under load, a worker stuck past
+--timeout, and a worker that cannot boot.
+
+The master must respawn a dead worker at once, and only the killed worker's own connections may lose
+a request; a stuck worker (SIGSTOP is the simplest way to stop its event loop) is SIGKILLed and
+replaced; a worker that fails while booting stops the master with exit status 1 and a clear message,
+instead of a respawn loop. Every test starts its own server, since it kills processes.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from otuserver.runner import HTTPD, REPO_ROOT
+from tests.conftest import child_pids
+from tests.hardening.conftest import alive, socket_count, wait_for, workers_of
+from tests.hardening.load import ClientLoop
+from tests.server.rawhttp import fetch
+
+RESPAWN_WITHIN_S = 1.0
+
+
+def test_worker_killed_under_load_is_respawned_at_once_and_only_its_own_requests_fail(server_factory):
+    srv = server_factory(workers=2, extra_args=["--access-log", "off"])
+    workers = workers_of(srv, 2)
+    load = ClientLoop(srv, clients=8, total=1200).start()
+    try:
+        assert load.wait_until_done(300, within=30)
+        victim = max(workers, key=socket_count)
+        held = socket_count(victim) - 1           # its connections, the listener aside
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        replaced = wait_for(lambda: len(set(child_pids(srv.pid)) - set(workers)) == 1, RESPAWN_WITHIN_S + 1)
+        respawn_s = time.monotonic() - killed_at
+        load.join(within=60)
+    finally:
+        load.stop()
+    assert replaced and respawn_s <= RESPAWN_WITHIN_S + 0.5, f"respawned after {respawn_s:.2f} s"
+    assert not alive(victim)
+    assert load.failed <= held, f"{load.failed} failures, but the killed worker held {held}: {load.errors}"
+    assert load.ok == 1200 - load.failed
+    assert fetch(srv, "GET", "/t/hello.txt").status == 200
+
+
+def test_stopped_worker_is_killed_after_the_timeout_and_its_replacement_serves(server_factory):
+    timeout = 2.0
+    srv = server_factory(workers=1, extra_args=["--timeout", timeout])
+    (stuck,) = workers_of(srv, 1)
+    os.kill(stuck, signal.SIGSTOP)                # its event loop no longer turns: no heartbeat
+    try:
+        stopped_at = time.monotonic()
+        response = fetch(srv, "GET", "/t/hello.txt")   # waits in the backlog for the replacement
+        waited = time.monotonic() - stopped_at
+    finally:
+        if alive(stuck):
+            os.kill(stuck, signal.SIGCONT)
+    assert response.status == 200 and response.body == b"hello, world\n"
+    assert timeout - 0.2 <= waited <= timeout + 1.0 + 4.0, f"answered after {waited:.1f} s"
+    assert wait_for(lambda: not alive(stuck), 2)
+    (replacement,) = workers_of(srv, 1)
+    assert replacement != stuck
+    assert f"worker {stuck} silent for" in srv.log()
+
+
+def test_busy_but_healthy_workers_are_not_killed_by_the_timeout(server_factory, big_bytes):
+    timeout = 2.0
+    srv = server_factory(workers=1, extra_args=["--timeout", timeout, "--access-log", "off"])
+    (worker,) = workers_of(srv, 1)
+    load = ClientLoop(srv, target="/httptest/wikipedia_russia.html", body=big_bytes, clients=4, total=5000)
+    load.start()
+    time.sleep(timeout + 1.5)                     # downloads all along: longer than the timeout
+    load.stop()
+    load.join(within=30)
+    assert load.failed == 0 and load.ok > 0, load.errors[:3]
+    assert workers_of(srv, 1) == [worker]
+    assert "silent for" not in srv.log()
+
+
+def run_foreground(args: list[str], within: float = 15.0) -> subprocess.CompletedProcess:
+    """Run httpd.py in the foreground to its end (bounded); its output is captured."""
+    return subprocess.run([sys.executable, str(HTTPD), "--host", "127.0.0.1", "--port", "0", *args],
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=within)
+
+
+def test_worker_that_cannot_boot_stops_the_master_with_status_1_and_a_clear_error(tmp_path):
+    # The access log is opened in each worker as it boots (the master never opens it), so a log
+    # path in a missing folder is a real boot failure.
+    bad_log = tmp_path / "no-such-folder" / "access.log"
+    started = time.monotonic()
+    result = run_foreground(["--workers", "2", "--access-log", str(bad_log)])
+    assert result.returncode == 1
+    assert time.monotonic() - started < 10
+    assert f"No such file or directory: '{bad_log}'" in result.stderr
+    assert result.stderr.count("could not start; stopping the server") == 1, "a respawn loop"
+    assert "starting a new one" not in result.stderr
