@@ -34,14 +34,15 @@ STOP_TIMEOUT_S = 10.0
 class ServerProcess:
     """A running `httpd.py`: its Popen, where it listens, and where it logs."""
 
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None,
+                 program: str | os.PathLike = HTTPD) -> None:
         self.args = args
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self._stdout_path = log_path.with_suffix(".stdout")
         self._stdout = open(self._stdout_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(HTTPD), *args],
+            [sys.executable, str(program), *args],
             stdout=self._stdout, stderr=self._log, stdin=subprocess.DEVNULL,
             cwd=str(REPO_ROOT), env=env)
         self.host = ""
@@ -119,6 +120,16 @@ def start_server(root: str | os.PathLike | None = None, workers: int = 1, *,
     args += [str(a) for a in extra_args]
     log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="otuserver-"))
     return ServerProcess(args, log_dir / "httpd.log", env).wait_ready()
+
+
+def start_script(script: str | os.PathLike, *args, log_dir: str | os.PathLike | None = None) -> ServerProcess:
+    """Run another Python server script the same way, e.g. a lesson's teaching server.
+
+    The script must print `listening on http://HOST:PORT` when ready, as httpd.py does.
+    """
+    log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="otuserver-"))
+    log_path = log_dir / (Path(script).stem + ".log")
+    return ServerProcess([str(a) for a in args], log_path, program=script).wait_ready()
 
 
 def httptest_dir() -> Path:
