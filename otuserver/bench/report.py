@@ -27,6 +27,9 @@ CAVEATS = """\
 - **Closed-loop load.** wrk and ab wait for each answer before sending the next request on a connection,
   so when a server stalls, fewer requests are sent and the stall is counted once (coordinated omission):
   the high percentiles understate what an open-loop client would see.
+- **The 954 KB file** moves about 1 GB/s over loopback, and wrk must read every byte on the same cores:
+  that rate is bounded by the client's copying as much as by the server, so a ratio near 1 there says
+  little about the server.
 - **Short runs.** Each point is one run of the stated duration after a short warm-up; there is no
   repetition, so differences of a few percent are noise.
 - **python -m http.server** speaks HTTP/1.0 (a new connection per request, even under wrk's keep-alive)
@@ -318,7 +321,10 @@ def render(data: dict[str, dict], command: str) -> str:
         if name not in data:
             continue
         d = data[name]
-        parts += [f"## {d['title']}", "", d["what"] + ".", "", _figure_links(name), "", section(d), "", ERRORS_NOTE, ""]
+        what = d["what"]
+        figures = _figure_links(name)
+        parts += [f"## {d['title']}", "", what + ".", ""] + ([figures, ""] if figures else [])
+        parts += [section(d), "", ERRORS_NOTE, ""]
         if name == "slow_client":
             parts += [SLOW_CLIENT_EXPLAINED]
     parts += ["## Caveats", "", CAVEATS, "## Environment", "", _environment(data), "", "## Servers", "",

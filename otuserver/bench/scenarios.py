@@ -274,8 +274,8 @@ def idle_connections(ctx: Context) -> dict:
             described.append(srv.describe())
             results.append(_idle_one(ctx, srv))
     runs = [run for r in results for run in r["runs"]]
-    result = _result(f"{plan.idle_connections} idle keep-alive connections held while serving",
-                     f"a helper process opens {plan.idle_connections} connections, makes one keep-alive "
+    result = _result(f"{plan.idle_connections:,} idle keep-alive connections held while serving",
+                     f"A helper process opens {plan.idle_connections:,} connections, makes one keep-alive "
                      f"request on each and leaves them idle; wrk then measures {SMALL_PATH} with "
                      f"{plan.concurrency} more connections; RSS is VmRSS of each worker",
                      ctx, [], runs, per_server=[{k: v for k, v in r.items() if k != "runs"} for r in results])
