@@ -5,6 +5,7 @@ tests/conftest.py:build_docroot. Outside that root lies secret.txt; no answer ma
 """
 
 import email.utils
+import os
 import re
 import time
 from urllib.parse import quote
@@ -211,3 +212,20 @@ def test_root_given_through_a_symlink_still_serves_its_files(server_factory, doc
     assert get(srv, "/t/hello.txt").status == 200
     r = get(srv, "/t/escape.txt")
     assert r.status in (403, 404) and SECRET_TEXT not in r.body
+
+
+@pytest.mark.xfail(strict=True, reason="server bug (reported): static.py opens a FIFO with a blocking open(), "
+                   "so the worker hangs until the heartbeat kills it ~30 s later")
+def test_fifo_in_the_root_is_refused_without_blocking_the_worker(server_factory, tmp_path):
+    # Only regular files are served. open() on a FIFO waits for a writer: it must never be reached.
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "ok.txt").write_bytes(b"ok\n")
+    os.mkfifo(root / "pipe.txt")
+    srv = server_factory(root=root, workers=1, extra_args=["--graceful-timeout", "1"])
+    with Connection(srv, timeout=3) as conn:
+        r = conn.request("GET", "/pipe.txt")
+        assert r.status in (403, 404)
+    start = time.monotonic()
+    assert fetch(srv, "GET", "/ok.txt").body == b"ok\n"
+    assert time.monotonic() - start < 1.0
