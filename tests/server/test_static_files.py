@@ -34,7 +34,8 @@ def test_get_of_a_file_returns_its_bytes_with_length_and_type(server, docroot):
 
 def test_every_response_carries_date_server_and_connection(server):
     for method, target, expected in [("GET", "/t/hello.txt", 200), ("GET", "/missing.html", 404),
-                                     ("POST", "/t/hello.txt", 405), ("HEAD", "/t/hello.txt", 200)]:
+                                     ("POST", "/t/hello.txt", 405), ("HEAD", "/t/hello.txt", 200),
+                                     ("GET", "/bad-escape-%zz", 400)]:
         r = get(server, target, method=method)
         assert r.status == expected, (method, target)
         assert {"date", "server", "connection"} <= r.header_names, (method, target, r.headers)
