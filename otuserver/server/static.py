@@ -126,7 +126,8 @@ class StaticFiles:
                                   [("Location", _quote_path(request.path + "/" + query))])
 
     def _open(self, path: str, request: Request) -> Response:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # O_NONBLOCK: opening a FIFO someone left in the root must not block the worker.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         handed_over = False  # once a FileBody owns fd, the connection closes it
         try:
             info = os.fstat(fd)

@@ -215,8 +215,6 @@ def test_root_given_through_a_symlink_still_serves_its_files(server_factory, doc
     assert r.status in (403, 404) and SECRET_TEXT not in r.body
 
 
-@pytest.mark.xfail(strict=True, reason="server bug (reported): static.py opens a FIFO with a blocking open(), "
-                   "so the worker hangs until the heartbeat kills it ~30 s later")
 def test_fifo_in_the_root_is_refused_without_blocking_the_worker(server_factory, tmp_path):
     # Only regular files are served. open() on a FIFO waits for a writer: it must never be reached.
     root = tmp_path / "root"
