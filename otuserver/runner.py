@@ -113,12 +113,18 @@ def start_server(root: str | os.PathLike | None = None, workers: int = 1, *,
                  host: str = "127.0.0.1", extra_args: list[str] | tuple = (),
                  log_dir: str | os.PathLike | None = None,
                  env: dict[str, str] | None = None) -> ServerProcess:
-    """Start `httpd.py` on a free port and return once it accepts connections."""
+    """Start `httpd.py` on a free port and return once it accepts connections.
+
+    Unless extra_args name a `--db`, the API's database is a fresh file beside
+    the log, so no test or lesson ever writes into the repository's default one.
+    """
     args = ["--host", host, "--port", "0", "--workers", str(workers)]
     if root is not None:
         args += ["--root", str(root)]
     args += [str(a) for a in extra_args]
     log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="otuserver-"))
+    if "--db" not in args:
+        args += ["--db", str(log_dir / "scores.sqlite3")]
     return ServerProcess(args, log_dir / "httpd.log", env).wait_ready()
 
 
