@@ -94,3 +94,28 @@ def _quote(text: str) -> str:
         else:
             out.append(f"%{byte:02X}")
     return "".join(out)
+
+
+def remove_dot_segments(path: str) -> str:
+    """Resolve "." and ".." segments the way RFC 3986 §5.2.4 does, never rising above "/".
+
+    >>> remove_dot_segments("/httptest/../../etc/passwd")
+    '/etc/passwd'
+    >>> remove_dot_segments("/d/index.html/.")
+    '/d/index.html/'
+    >>> remove_dot_segments("/a/./b/../c/")
+    '/a/c/'
+    """
+    segments = path.split("/")
+    output: list[str] = []
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == "..":
+            if len(output) > 1:
+                output.pop()
+        elif segment != ".":
+            output.append(segment)
+            continue
+        if last:
+            output.append("")  # a final "." or ".." leaves a directory: keep the slash
+    return "/".join(output) if output and output[0] == "" else "/" + "/".join(output)

@@ -13,6 +13,7 @@ import time
 
 from ..http import Request, Response
 from ..http.dates import format_http_date, parse_http_date
+from ..http.urls import remove_dot_segments
 from .media_types import media_type
 
 ALLOWED_METHODS = ("GET", "HEAD")
@@ -99,6 +100,9 @@ class StaticFiles:
         """
         if "\x00" in url_path or not url_path.startswith("/"):
             return None
+        if "/." in url_path:
+            # RFC 3986 §5.2.4 first, so `/page.html/.` is `/page.html/` (a 404), not the file.
+            url_path = remove_dot_segments(url_path)
         relative = url_path.lstrip("/")
         if url_path.endswith("/"):
             relative += INDEX_FILE

@@ -79,6 +79,18 @@ def test_file_path_with_trailing_slash_returns_404(server):
     assert get(server, "/t/page.html/").status == 404
 
 
+@pytest.mark.parametrize("target", ["/t/page.html/.", "/t/page.html/./", "/t/x/../page.html/"])
+def test_dot_segments_are_removed_before_the_trailing_slash_rule(server, target):
+    # RFC 3986 §5.2.4: "/t/page.html/." is "/t/page.html/", which names no file.
+    assert get(server, target).status == 404
+
+
+def test_dot_segments_inside_the_root_resolve_to_the_file(server, docroot):
+    r = get(server, "/t/./x/../page.html")
+    assert r.status == 200
+    assert r.body == (docroot / "t" / "page.html").read_bytes()
+
+
 def test_query_string_is_ignored(server, docroot):
     r = get(server, "/t/page.html?arg1=value&arg2=%2F..%2F")
     assert r.status == 200
