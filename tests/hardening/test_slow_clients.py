@@ -169,6 +169,8 @@ def test_client_that_stops_reading_is_dropped_after_the_send_timeout(server_fact
         sock.sendall(build_request("GET", BIG_TARGET) * 8)
         assert wait_for(lambda: socket_count(worker) == baseline + 1, 2)
         stalled = time.monotonic()
+        response, seconds = timed_fetch(srv)      # while the worker holds the stalled download
+        assert response.status == 200 and seconds < PROMPT_S
         assert wait_for(lambda: socket_count(worker) == baseline, send_timeout + CLOCK_S + SLACK_S, step=0.05)
         assert time.monotonic() - stalled >= send_timeout - 0.2
         received = drain(sock)
@@ -185,14 +187,13 @@ def test_slow_but_steady_reader_is_not_dropped_by_the_send_timeout(server_factor
         conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         conn.send(build_request("GET", BIG_TARGET) * 4)
         started = time.monotonic()
-        wanted = 4 * (len(big_bytes) + 200)
         while len(conn.buffer) < 4 * len(big_bytes) and time.monotonic() - started < 20:
             chunk = conn.sock.recv(128 * 1024)
             if not chunk:
                 break
             conn.buffer += chunk
             time.sleep(0.1)
-        assert time.monotonic() - started > 1.5, f"not slow enough to prove anything ({wanted} bytes)"
+        assert time.monotonic() - started > 1.5, "read too fast to outlast the send timeout"
         for _ in range(4):
             response = conn.read_response()
             assert response.status == 200 and response.body == big_bytes
