@@ -17,31 +17,47 @@ class Headers:
     ('example.com', 'a, b', ['a', 'b'])
     """
 
-    __slots__ = ("_items", "_joined")
+    __slots__ = ("_items", "_values")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items = [(name.lower(), value) for name, value in items]
-        self._joined: dict[str, str] | None = None
+        self._values: dict[str, list[str]] | None = None
 
-    def _index(self) -> dict[str, str]:
-        # Built on first lookup: most requests ask for two or three fields, and
-        # RFC 9110 §5.3 lets repeated fields be combined with a comma.
-        if self._joined is None:
-            joined: dict[str, str] = {}
+    @classmethod
+    def from_lowered(cls, items: list[tuple[str, str]]) -> "Headers":
+        """Adopt a list whose names are lower-cased already (the parser's, on its hot path)."""
+        headers = cls.__new__(cls)
+        headers._items = items
+        headers._values = None
+        return headers
+
+    def _index(self) -> dict[str, list[str]]:
+        # Name -> its values in arrival order, built on the first lookup only.
+        if self._values is None:
+            values: dict[str, list[str]] = {}
             for name, value in self._items:
-                joined[name] = f"{joined[name]}, {value}" if name in joined else value
-            self._joined = joined
-        return self._joined
+                if name in values:
+                    values[name].append(value)
+                else:
+                    values[name] = [value]
+            self._values = values
+        return self._values
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        return self._index().get(name.lower(), default)
+        """The field's value; repeated fields are joined with ", " as RFC 9110 §5.3 allows."""
+        values = self._index().get(name.lower())
+        if values is None:
+            return default
+        return values[0] if len(values) == 1 else ", ".join(values)
 
     def get_all(self, name: str) -> list[str]:
-        name = name.lower()
-        return [value for field, value in self._items if field == name]
+        return list(self._index().get(name.lower(), ()))
 
     def __getitem__(self, name: str) -> str:
-        return self._index()[name.lower()]
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._index()

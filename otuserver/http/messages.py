@@ -68,6 +68,8 @@ def wants_keep_alive(version: str, connection: str | None) -> bool:
     >>> wants_keep_alive("HTTP/1.1", "close"), wants_keep_alive("HTTP/1.0", None)
     (False, False)
     """
+    if connection is None:
+        return version == "HTTP/1.1"
     tokens = header_tokens(connection)
     if version == "HTTP/1.1":
         return "close" not in tokens
