@@ -128,6 +128,11 @@ class RequestParser:
         return bool(self._buffer) and bool(self._buffer.strip(b"\r\n"))
 
     @property
+    def reading_body(self) -> bool:
+        """True between a complete head and the end of its body."""
+        return self._state in (_FIXED_BODY, _CHUNK_SIZE_LINE, _CHUNK_DATA, _TRAILERS)
+
+    @property
     def buffered_bytes(self) -> int:
         return len(self._buffer)
 

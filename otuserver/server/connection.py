@@ -75,6 +75,7 @@ class Connection:
         self.linger = False            # on close, drain the client's bytes first (after an error)
         self.lingering = False
         self.continue_sent = False
+        self.writing = False           # a response is (or was, until _after_flush) in the outbox
         self.events = READ
         self.deadline = 0.0
         worker.loop.add(self.fd, READ, self)
@@ -104,8 +105,9 @@ class Connection:
             return
         was_idle = not self.parser.in_progress
         self.parser.receive_data(data)
-        if was_idle and self.parser.in_progress:
-            # The whole request must arrive within this time from its first byte.
+        if (was_idle and self.parser.in_progress) or self.parser.reading_body:
+            # A head must arrive whole within the timeout from its first byte (so a
+            # slowloris trickle cannot hold us); a body only has to keep arriving.
             self._arm(self.worker.config.request_timeout)
         self.process()
 
@@ -196,6 +198,7 @@ class Connection:
     # -- output -------------------------------------------------------------
 
     def _queue(self, head: bytes, body=None) -> None:
+        self.writing = True
         if body is None:
             self.outbox.append(head)
         elif isinstance(body, FileBody):
@@ -257,11 +260,14 @@ class Connection:
             return
         config = self.worker.config
         if self.outbox:
-            self._arm(config.send_timeout)
+            self._arm(config.send_timeout)  # re-armed on every flush: progress keeps it alive
             self._want(WRITE)  # and not READ: no new requests while one is unsent
         elif self.closing or (self.worker.stopping and not self.parser.in_progress):
             self._finish()
-        else:
+        elif self.writing:
+            # A response just went out: now the client has the idle (or, if the
+            # next request has begun, the request) timeout to go on.
+            self.writing = False
             self._want(READ)
             self._arm(config.request_timeout if self.parser.in_progress else config.keepalive_timeout)
 
