@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import child_pids, remember_children
+from tests.conftest import remember_children
 
 BIG_TARGET = "/httptest/wikipedia_russia.html"   # the 954 KB page of the http-test-suite
 

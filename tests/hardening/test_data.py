@@ -79,5 +79,5 @@ def test_kill_9_of_the_whole_server_during_posts_keeps_every_201_and_an_intact_d
     with lock:
         answered = dict(acknowledged)
     missing = {cid: score for cid, score in answered.items() if stored.get(cid) != score}
-    assert not missing, f"{len(missing)} of {len(answered)} acknowledged scores are not stored: {list(missing.items())[:5]}"
+    assert not missing, f"{len(missing)} of {len(answered)} acknowledged scores are lost: {list(missing.items())[:5]}"
     assert len(stored) >= len(answered)

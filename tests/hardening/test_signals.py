@@ -12,7 +12,6 @@ requests for the page (about 9.5 MB) and read them at a modest pace.
 import json
 import os
 import signal
-import threading
 import time
 
 import pytest

@@ -180,6 +180,7 @@ def test_client_that_stops_reading_is_dropped_after_the_send_timeout(server_fact
         sock.close()
 
 
+@pytest.mark.slow
 def test_slow_but_steady_reader_is_not_dropped_by_the_send_timeout(server_factory, big_bytes):
     # The send timeout counts stalls, not the whole download: 4 x 954 KB read at ~1.3 MB/s take ~3 s.
     srv = server_factory(workers=1, extra_args=["--send-timeout", "1"])
