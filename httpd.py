@@ -25,6 +25,7 @@ from otuserver.server.static import StaticFiles
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 USAGE_ERROR = 2
+MIN_WORKER_TIMEOUT_S = 2.0
 API_PREFIX = "/api"
 COMMANDS = ("start", "stop", "restart", "status")
 
@@ -125,6 +126,10 @@ def make_config(settings: dict) -> ServerConfig:
         raise UsageError("--workers must be at least 1")
     if not 0 <= settings["port"] <= 65535:
         raise UsageError("--port must be between 0 and 65535")
+    if settings["timeout"] < MIN_WORKER_TIMEOUT_S:
+        # An idle worker's loop turns once a second (worker.TICK_S); a shorter
+        # --timeout would kill healthy idle workers.
+        raise UsageError(f"--timeout must be at least {MIN_WORKER_TIMEOUT_S:g} seconds")
     for name in ("keepalive-timeout", "request-timeout", "send-timeout", "graceful-timeout", "timeout",
                  "max-connections", "max-body"):
         if settings[name] <= 0:
@@ -139,6 +144,16 @@ def make_config(settings: dict) -> ServerConfig:
         timeout=settings["timeout"], max_connections=settings["max-connections"],
         log_file=settings["log-file"] if settings.get("daemonized") else None,
         limits=Limits(max_body_bytes=settings["max-body"]))
+
+
+def _check_writable(log_path: str) -> None:
+    if log_path in ("-", "off"):
+        return
+    try:
+        with open(log_path, "a"):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot open access log {log_path}: {error.strerror}") from None
 
 
 def build_app(config: ServerConfig, db_path: str):
@@ -171,6 +186,7 @@ def serve(argv: list[str], settings: dict) -> int:
         fresh = read_settings(argv)
         fresh["daemonized"] = settings.get("daemonized")
         new_config = make_config(fresh)
+        _check_writable(new_config.access_log)  # or every new worker would fail to boot
         return new_config, build_app(new_config, fresh["db"])
 
     master = Master(listener, app, config, reload=reload)

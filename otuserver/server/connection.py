@@ -303,6 +303,10 @@ class Connection:
     def stop_gracefully(self) -> None:
         """The worker is stopping: close now if idle, else after the response in flight."""
         if not self.outbox and not self.parser.in_progress:
+            # A request may already wait in the socket (accepted this very turn):
+            # read it, so it is answered (with Connection: close) rather than reset.
+            self.on_readable()
+        if self.sock is not None and not self.outbox and not self.parser.in_progress:
             self.close()
 
     def close(self) -> None:

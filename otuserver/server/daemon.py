@@ -89,9 +89,7 @@ def start(server_command: list[str], pidfile: str, log_file: str) -> int:
             print(f"started (pid {child.pid}), {ready[0]}")
             return 0
         if child.poll() is not None:
-            errors = [line for line in text.splitlines() if line.strip()]
-            print(f"failed to start: {errors[-1] if errors else 'exit status ' + str(child.returncode)}",
-                  file=sys.stderr)
+            print(f"failed to start: {_reason(text, child.returncode)}", file=sys.stderr)
             return 1
         time.sleep(0.05)
     print(f"failed to start: not ready after {START_TIMEOUT_S:.0f} s (see {log_file})", file=sys.stderr)
@@ -113,6 +111,15 @@ def stop(pidfile: str, timeout: float) -> int:
         time.sleep(0.05)
     print(f"pid {pid} still running after {timeout:.0f} s", file=sys.stderr)
     return 1
+
+
+def _reason(log_text: str, status: int) -> str:
+    """The line of the log that says why the server stopped: a usage error or a boot failure."""
+    lines = [line for line in log_text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("httpd.py: error:") or "cannot start:" in line:
+            return line
+    return lines[-1] if lines else f"exit status {status}"
 
 
 def _read_from(path: str, offset: int) -> str:

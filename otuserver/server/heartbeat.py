@@ -33,9 +33,13 @@ class Heartbeats:
     def release(self, slot: int) -> None:
         self._free.append(slot)
 
+    def last(self, slot: int) -> float:
+        """The monotonic time of the last beat in `slot`."""
+        return _SLOT.unpack_from(self._page, slot * _SLOT.size)[0]
+
     def silence(self, slot: int, now: float | None = None) -> float:
         """Seconds since the worker in `slot` last beat."""
-        return (time.monotonic() if now is None else now) - _SLOT.unpack_from(self._page, slot * _SLOT.size)[0]
+        return (time.monotonic() if now is None else now) - self.last(slot)
 
     # In the worker.
 

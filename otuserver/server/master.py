@@ -36,6 +36,7 @@ WORKER_BOOT_ERROR = 3   # exit status of a worker that could not start
 TICK_S = 1.0
 CRASH_WINDOW_S = 1.0    # a worker that dies younger than this is crash-looping
 MAX_RESPAWN_DELAY_S = 5.0
+BOOT_TIMEOUT_S = 10.0   # the ready line waits this long at most for the workers' first beat
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD,
                    signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1)
 
@@ -99,8 +100,9 @@ class Master:
         """Fork the workers, call on_ready(), and supervise until stopped; returns the exit status."""
         self._install_signals()
         self.spawn_missing()
-        if on_ready:
-            on_ready()
+        self._wait_for_boot()
+        if on_ready and not self.stopping:
+            on_ready()  # only now: a daemon's `start` must not report a server that cannot boot
         while True:
             self._wait_for_signal(self._next_wakeup())
             while self.signal_queue:
@@ -120,6 +122,17 @@ class Master:
             signal.signal(sig, signal.SIG_IGN)
         self.listener.close()
         return self.exit_status
+
+    def _wait_for_boot(self) -> None:
+        """Until every worker has beaten once (booted), one has failed, or BOOT_TIMEOUT_S passes."""
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while not self.stopping and time.monotonic() < deadline:
+            if all(self.heartbeats.last(w.slot) > w.started for w in self.workers.values()):
+                return
+            self._wait_for_signal(0.02)
+            while self.signal_queue:
+                self._dispatch(self.signal_queue.pop(0))
+            self.reap()
 
     def _next_wakeup(self) -> float:
         if self._missing() and not self.stopping:
@@ -246,8 +259,9 @@ class Master:
             worker = Worker(self.listener, self.app, self.config, os.getppid(),
                             heartbeat=lambda now: self.heartbeats.beat(slot, now))
             worker.boot()
-        except BaseException:
+        except BaseException as error:
             traceback.print_exc()
+            log.error("worker %d cannot start: %s", os.getpid(), error)
             return WORKER_BOOT_ERROR
         try:
             worker.run()

@@ -128,6 +128,8 @@ class StaticFiles:
             query = "?" + request.query_string if request.query_string else ""
             return _text_response(301, "Moved Permanently",
                                   [("Location", _quote_path(request.path + "/" + query))])
+        except OSError:
+            return NOT_FOUND  # a symlink loop (ELOOP), a name too long: nothing to serve
 
     def _open(self, path: str, request: Request) -> Response:
         # O_NONBLOCK: opening a FIFO someone left in the root must not block the worker.

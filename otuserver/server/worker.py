@@ -59,6 +59,7 @@ class Worker:
 
     def run(self) -> None:
         last_tick = time.monotonic()
+        self.heartbeat(last_tick)  # the first beat tells the master this worker has booted
         while self.alive:
             self.loop.run_once(TICK_S)
             if self.stop_requested and not self.stopping:
