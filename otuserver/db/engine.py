@@ -108,25 +108,19 @@ class Engine:
             conn.execute("ROLLBACK")
             raise
 
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self):
         """A read transaction: every SELECT inside sees the same snapshot."""
-        conn = self.connection()
-        with busy_means_503():
-            conn.execute("BEGIN")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                self._rollback(conn)
-                raise
+        return self._transaction("BEGIN")
+
+    def write(self):
+        """A write transaction holding the write lock from the start; rolled back on any error."""
+        return self._transaction("BEGIN IMMEDIATE")
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding the write lock from the start; rolled back on any error."""
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
         conn = self.connection()
         with busy_means_503():
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(begin)
             try:
                 yield conn
                 conn.execute("COMMIT")
