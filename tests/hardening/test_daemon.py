@@ -209,8 +209,6 @@ def test_start_on_a_port_in_use_fails_with_the_servers_own_error(daemon):
     assert daemon.run("status").returncode == 3
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: the master prints its ready line before the workers "
-                   "have booted, so `start` reports success for a server that exits 1 a moment later")
 def test_start_fails_when_the_workers_cannot_boot(daemon, tmp_path):
     result = daemon.run("start", "--access-log", str(tmp_path / "no-such-folder" / "access.log"))
     try:

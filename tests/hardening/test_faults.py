@@ -100,9 +100,6 @@ def test_worker_that_cannot_boot_stops_the_master_with_status_1_and_a_clear_erro
     assert "starting a new one" not in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: an idle worker beats only once per loop turn (worker.TICK_S "
-                   "= 1 s), so any --timeout under about 1 s kills every idle worker each second; either refuse "
-                   "such a --timeout as a bad argument or beat more often")
 def test_timeout_shorter_than_the_heartbeat_is_refused_or_leaves_idle_workers_alone(server_factory):
     try:
         srv = server_factory(workers=1, extra_args=["--timeout", "0.5"])
