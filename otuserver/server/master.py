@@ -240,15 +240,18 @@ class Master:
 
     def spawn_worker(self) -> int:
         slot = self.heartbeats.allocate()
+        # Taken before the fork: a child asking getppid() could already get 1 if
+        # the master died in between, and would then never notice it is orphaned.
+        master_pid = os.getpid()
         sys.stdout.flush()
         sys.stderr.flush()  # or the child would write the parent's buffered output again
         pid = os.fork()
         if pid:
             self.workers[pid] = WorkerInfo(pid, slot, time.monotonic(), self.generation)
             return pid
-        os._exit(self._run_worker(slot))
+        os._exit(self._run_worker(slot, master_pid))
 
-    def _run_worker(self, slot: int) -> int:
+    def _run_worker(self, slot: int, master_pid: int) -> int:
         """In the child: drop the master's signal plumbing and serve. Never returns normally."""
         try:
             signal.set_wakeup_fd(-1)
@@ -256,7 +259,7 @@ class Master:
             os.close(self._wakeup_w)
             for sig in HANDLED_SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
-            worker = Worker(self.listener, self.app, self.config, os.getppid(),
+            worker = Worker(self.listener, self.app, self.config, master_pid,
                             heartbeat=lambda now: self.heartbeats.beat(slot, now))
             worker.boot()
         except BaseException as error:
