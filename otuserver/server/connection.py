@@ -75,6 +75,7 @@ class Connection:
         self.linger = False            # on close, drain the client's bytes first (after an error)
         self.lingering = False
         self.continue_sent = False
+        self.requests_answered = 0
         self.writing = False           # a response is (or was, until _after_flush) in the outbox
         self.events = READ
         self.deadline = 0.0
@@ -160,6 +161,7 @@ class Connection:
             self._queue(CONTINUE)
 
     def _respond(self, request: Request) -> None:
+        self.requests_answered += 1
         keep_alive = request.keep_alive and not self.worker.stopping
         try:
             response = self.worker.app(request)
@@ -301,12 +303,17 @@ class Connection:
         self.close()
 
     def stop_gracefully(self) -> None:
-        """The worker is stopping: close now if idle, else after the response in flight."""
+        """The worker is stopping: close an idle keep-alive connection now; let the others finish.
+
+        A connection that has not sent its first request yet is not idle: its client
+        is about to send one, so it is answered (with Connection: close) as nginx does.
+        Between two requests, closing is allowed (RFC 9112 §9.3.1: clients retry).
+        """
         if not self.outbox and not self.parser.in_progress:
-            # A request may already wait in the socket (accepted this very turn):
-            # read it, so it is answered (with Connection: close) rather than reset.
+            # A request may already wait in the socket: read it rather than reset it.
             self.on_readable()
-        if self.sock is not None and not self.outbox and not self.parser.in_progress:
+        if (self.sock is not None and self.requests_answered and not self.outbox
+                and not self.parser.in_progress):
             self.close()
 
     def close(self) -> None:

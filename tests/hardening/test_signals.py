@@ -181,10 +181,6 @@ def test_request_sent_as_the_graceful_stop_begins_is_answered_not_reset(server_f
     assert srv.proc.wait(15) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: a graceful stop closes at once a fresh connection whose "
-                   "request has not arrived yet (stop_gracefully finds nothing to read), so a client that "
-                   "connected a moment before a HUP gets no answer; under load about one fresh connection "
-                   "in 15 reloads fails this way")
 def test_connection_accepted_just_before_a_hup_is_answered_when_its_request_follows(server_factory):
     srv = server_factory(workers=1)
     (old,) = workers_of(srv, 1)
