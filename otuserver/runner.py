@@ -75,13 +75,7 @@ class ServerProcess:
 
     def worker_pids(self) -> list[int]:
         """The pids of the master's children (its workers), from /proc; [] once it has stopped."""
-        pids: set[int] = set()
-        for children in Path(f"/proc/{self.pid}/task").glob("*/children"):
-            try:
-                pids.update(int(p) for p in children.read_text().split())
-            except OSError:
-                pass  # the thread or the process went away meanwhile
-        return sorted(pids)
+        return child_pids(self.pid)
 
     def log(self) -> str:
         """Everything the server wrote to stderr so far (errors and, by default, the access log)."""
@@ -177,3 +171,50 @@ def make_docroot(base: str | os.PathLike | None = None, *, httptest: bool = True
             raise FileNotFoundError(f"no http-test-suite data at {source}; set ${HTTPTEST_ENV} to its httptest folder")
         link_tree(source, root / "httptest")
     return root
+
+
+# -- views of a process, from /proc (Linux) -----------------------------------------------------
+
+def child_pids(pid: int) -> list[int]:
+    """The pids of a process's children (a master's workers), from /proc/PID/task/*/children."""
+    pids: set[int] = set()
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids.update(int(p) for p in children.read_text().split())
+        except OSError:
+            pass  # the thread or the process went away meanwhile
+    return sorted(pids)
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie has exited, whatever kill(0) says)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of a process in KiB (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def socket_count(pid: int) -> int:
+    """How many sockets a process holds open: its connections, plus the listener."""
+    count = 0
+    try:
+        for fd in os.scandir(f"/proc/{pid}/fd"):
+            try:
+                count += os.readlink(fd.path).startswith("socket:")
+            except OSError:
+                pass  # closed while we looked
+    except OSError:
+        pass
+    return count

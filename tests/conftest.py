@@ -14,12 +14,12 @@ import os
 import shutil
 import signal
 import struct
-import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from otuserver.runner import REPO_ROOT, ServerProcess, start_server
+from otuserver.runner import REPO_ROOT, ServerProcess, child_pids, start_server  # child_pids: for the tests
 
 HTTPTEST_ENV = "OTU_HTTPTEST_DIR"
 SECRET_TEXT = b"TOP SECRET: this file lies outside the document root"
@@ -179,21 +179,6 @@ def server_factory(docroot, tmp_path_factory):
         kill_leftover_children(srv.pid)
 
 
-def child_pids(pid: int) -> list[int]:
-    """The pids of a process's children: /proc/PID/task/*/children, else `pgrep -P`."""
-    task_dir = Path(f"/proc/{pid}/task")
-    if task_dir.is_dir():
-        pids = []
-        for children in task_dir.glob("*/children"):
-            try:
-                pids += [int(p) for p in children.read_text().split()]
-            except OSError:
-                pass
-        return sorted(set(pids))
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    return sorted(int(p) for p in found.stdout.split())
-
-
 _known_children: dict[int, set[int]] = {}
 
 
@@ -214,3 +199,13 @@ def remember_children(master_pid: int) -> list[int]:
     pids = child_pids(master_pid)
     _known_children.setdefault(master_pid, set()).update(pids)
     return pids
+
+
+def wait_for(predicate, within: float, step: float = 0.02):
+    """Poll `predicate` until it returns something truthy or `within` seconds pass; return its last value."""
+    deadline = time.monotonic() + within
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(step)

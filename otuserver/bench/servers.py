@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..runner import REPO_ROOT, start_server
+from ..runner import REPO_ROOT, child_pids, rss_kib, socket_count, start_server
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 15.0
@@ -56,38 +56,6 @@ class BenchServer:
 
 
 # -- /proc ----------------------------------------------------------------------------------------
-
-def child_pids(pid: int) -> list[int]:
-    """The pids of a process's children, from /proc/PID/task/*/children."""
-    pids: set[int] = set()
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            pids.update(int(p) for p in children.read_text().split())
-        except OSError:
-            pass
-    return sorted(pids)
-
-
-def rss_kib(pid: int) -> int:
-    """VmRSS of a process in KiB (0 if it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def socket_count(pid: int) -> int:
-    """How many sockets a process holds open: its connections, plus the listener."""
-    count = 0
-    with contextlib.suppress(OSError):
-        for fd in os.scandir(f"/proc/{pid}/fd"):
-            with contextlib.suppress(OSError):
-                count += os.readlink(fd.path).startswith("socket:")
-    return count
-
 
 def worker_pids(server: BenchServer) -> list[int]:
     """The worker processes: the master's children, or the process itself for a single-process server."""

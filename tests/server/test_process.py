@@ -8,35 +8,11 @@ import os
 import signal
 import time
 
-import pytest
-
-from tests.conftest import child_pids, remember_children
+from otuserver.runner import alive
+from tests.conftest import child_pids, remember_children, wait_for
 from tests.server.rawhttp import Connection, build_request, fetch
 
 RESPAWN_WITHIN_S = 1.0
-
-
-def wait_for(predicate, within: float, step: float = 0.02):
-    """Poll `predicate` until it returns something truthy or `within` seconds pass; return its last value."""
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(step)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); it has exited all the same.
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_ready_line_is_exactly_one_line_with_the_real_port(server_factory):
