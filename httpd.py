@@ -43,6 +43,9 @@ OPTIONS = {
     "timeout": (float, 30.0),
     "max-connections": (int, 10000),
     "max-body": (int, 1 << 20),
+    "max-request-line": (int, 8190),
+    "max-head": (int, 65536),
+    "max-header-fields": (int, 100),
     "db": (str, os.path.join(HERE, "api", "scores.sqlite3")),
     "pidfile": (str, os.path.join(HERE, "httpd.pid")),
     "log-file": (str, os.path.join(HERE, "httpd.log")),
@@ -76,7 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--graceful-timeout", type=float, help="seconds a stop waits for responses in flight (10)")
     p.add_argument("--timeout", type=float, help="seconds before a stuck worker is killed and replaced (30)")
     p.add_argument("--max-connections", type=int, help="open connections per worker (10000)")
-    p.add_argument("--max-body", type=int, help="largest request body in bytes (1048576)")
+    p.add_argument("--max-body", type=int, help="largest request body in bytes, else 413 (1048576)")
+    p.add_argument("--max-request-line", type=int, help="longest request line in bytes, else 414 (8190)")
+    p.add_argument("--max-head", type=int, help="largest request head in bytes, else 431 (65536)")
+    p.add_argument("--max-header-fields", type=int, help="most header fields in a request, else 431 (100)")
     p.add_argument("--db", help="SQLite file of the scoring API (default: api/scores.sqlite3)")
     p.add_argument("--pidfile", help="pid file of the daemon (default: httpd.pid beside httpd.py)")
     p.add_argument("--log-file", help="stdout and stderr of the daemon (default: httpd.log beside httpd.py)")
@@ -131,7 +137,7 @@ def make_config(settings: dict) -> ServerConfig:
         # --timeout would kill healthy idle workers.
         raise UsageError(f"--timeout must be at least {MIN_WORKER_TIMEOUT_S:g} seconds")
     for name in ("keepalive-timeout", "request-timeout", "send-timeout", "graceful-timeout", "timeout",
-                 "max-connections", "max-body"):
+                 "max-connections", "max-body", "max-request-line", "max-head", "max-header-fields"):
         if settings[name] <= 0:
             raise UsageError(f"--{name} must be positive")
     return ServerConfig(
@@ -143,7 +149,8 @@ def make_config(settings: dict) -> ServerConfig:
         graceful_timeout=settings["graceful-timeout"],
         timeout=settings["timeout"], max_connections=settings["max-connections"],
         log_file=settings["log-file"] if settings.get("daemonized") else None,
-        limits=Limits(max_body_bytes=settings["max-body"]))
+        limits=Limits(max_request_line=settings["max-request-line"], max_head_bytes=settings["max-head"],
+                      max_header_fields=settings["max-header-fields"], max_body_bytes=settings["max-body"]))
 
 
 def _check_writable(log_path: str) -> None:

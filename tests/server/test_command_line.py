@@ -219,3 +219,15 @@ def test_access_log_records_malformed_requests_without_crashing(server_factory):
     lines = wait_for_lines(srv.log, 1)
     assert "Traceback" not in srv.log()
     assert all(COMBINED.match(line) for line in lines), lines
+
+
+def test_request_limits_come_from_the_command_line(server_factory):
+    srv = server_factory(workers=1, extra_args=["--max-request-line", "40", "--max-head", "200",
+                                                "--max-header-fields", "3", "--max-body", "10"])
+    assert fetch(srv, "GET", "/" + "a" * 60).status == 414
+    assert fetch(srv, "GET", "/", headers=[("X-A", "1"), ("X-B", "2"), ("X-C", "3")]).status == 431
+    assert fetch(srv, "GET", "/", headers=[("X-Long", "v" * 250)]).status == 431
+    body = b'{"score": 12345678}'
+    assert fetch(srv, "POST", "/api/scores", body=body, headers=[
+        ("Content-Type", "application/json"), ("Content-Length", str(len(body)))]).status == 413
+    assert fetch(srv, "GET", "/").status == 200
