@@ -319,7 +319,7 @@ class Connection:
     def close(self) -> None:
         if self.sock is None:
             return
-        self.worker.loop.remove(self.fd)
+        self.worker.loop.forget(self.fd)
         for item in self.outbox:
             if isinstance(item, FileBody):
                 item.close()

@@ -38,6 +38,11 @@ class EventLoop:
             except (OSError, ValueError):
                 pass  # already closed: the kernel dropped it from the set
 
+    def forget(self, fd: int) -> None:
+        """Drop `fd`'s owner only: closing a descriptor (never dup'ed) removes it from the
+        epoll set by itself (epoll(7)), so a connection's close needs no epoll_ctl call."""
+        self._owners.pop(fd, None)
+
     def __len__(self) -> int:
         return len(self._owners)
 

@@ -151,9 +151,7 @@ class Worker:
             except OSError as error:
                 log.warning("accept failed: %s", error)  # EMFILE and the like: try next turn
                 return
-            sock.setblocking(False)
-            # Small responses must leave at once, not wait for Nagle's 40 ms timer.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setblocking(False)  # TCP_NODELAY comes from the listener (bind_listener)
             conn = Connection(sock, address[0], self)
             self.connections[conn.fd] = conn
 
