@@ -44,10 +44,14 @@ def busy_means_503() -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as exc:
-        if is_busy(exc):
-            log.warning("database busy past the timeout: %s", exc)
-            raise DatabaseBusy() from exc
+        _raise_busy_as_503(exc)
         raise
+
+
+def _raise_busy_as_503(exc: sqlite3.OperationalError) -> None:
+    if is_busy(exc):
+        log.warning("database busy past the timeout: %s", exc)
+        raise DatabaseBusy() from exc
 
 
 class Engine:
@@ -106,6 +110,15 @@ class Engine:
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
+            raise
+
+    def fetch_one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        """The first row of one SELECT. A lone statement is its own transaction in
+        autocommit mode, so it needs no BEGIN/COMMIT (two round trips saved per read)."""
+        try:
+            return self.connection().execute(sql, params).fetchone()
+        except sqlite3.OperationalError as exc:
+            _raise_busy_as_503(exc)
             raise
 
     def read(self):

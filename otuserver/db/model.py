@@ -116,8 +116,7 @@ class Model:
     @classmethod
     def get(cls, db: Engine, pk: object) -> "Model | None":
         """The row with key `pk`, or None."""
-        with db.read() as conn:
-            row = conn.execute(cls._sql["get"], (pk,)).fetchone()
+        row = db.fetch_one(cls._sql["get"], (pk,))
         return None if row is None else cls._from_row(row)
 
     @classmethod

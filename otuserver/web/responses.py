@@ -13,13 +13,17 @@ from ..http import Response
 JSON_CONTENT_TYPE = "application/json"
 
 
+# One encoder for every response: json.dumps() with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def dump_json(data: object) -> bytes:
     """Compact, UTF-8, strict JSON bytes.
 
     >>> dump_json({"score": 3.5, "name": "ü"})
     b'{"score":3.5,"name":"\\xc3\\xbc"}'
     """
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return _ENCODER.encode(data).encode("utf-8")
 
 
 class JSONResponse(Response):
