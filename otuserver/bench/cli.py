@@ -8,6 +8,7 @@ the repository's reports/; tests and notebooks pass a temporary folder.
 
 import argparse
 import json
+import signal
 import os
 import shutil
 import sys
@@ -77,7 +78,10 @@ def render(out: str | os.PathLike, command: str = "python -m otuserver.bench") -
     out = Path(out)
     data = load(out)
     charts.draw_all(data, out / "figures")
-    (out / "README.md").write_text(report.render(data, command))
+    # HISTORY.md, when there is one, is written by people: what each optimisation bought.
+    history = out / "HISTORY.md"
+    notes = history.read_text() if history.is_file() else ""
+    (out / "README.md").write_text(report.render(data, command, history=notes))
     return data
 
 
@@ -89,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated scenarios of {','.join(SCENARIOS)}")
     parser.add_argument("--render-only", action="store_true", help="redraw figures and README from OUT/data")
     args = parser.parse_args(argv)
+    # A TERM (a CI timeout, an impatient operator) unwinds like Ctrl-C, so every
+    # server this run started is stopped by its context manager, not orphaned.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     quick = args.quick or quick_from_env()
     command = "python -m otuserver.bench" + (" --quick" if quick else "") + (
         f" --only {args.only}" if args.only else "")

@@ -301,8 +301,12 @@ def _servers(data: dict[str, dict]) -> str:
     return table(["server", "command (first seen)", "notes"], rows)
 
 
-def render(data: dict[str, dict], command: str) -> str:
-    """The whole README for the scenarios in `data` (keyed by scenario name)."""
+def render(data: dict[str, dict], command: str, history: str = "") -> str:
+    """The whole README for the scenarios in `data` (keyed by scenario name).
+
+    `history`, if given, is hand-written Markdown (reports/HISTORY.md) on what each
+    optimisation bought; it is included as it is, after the caveats.
+    """
     env = next(iter(data.values()))["environment"] if data else {}
     mark = {True: "met", False: "**not met**", None: "not measured"}
     parts = [
@@ -327,6 +331,8 @@ def render(data: dict[str, dict], command: str) -> str:
         parts += [section(d), "", ERRORS_NOTE, ""]
         if name == "slow_client":
             parts += [SLOW_CLIENT_EXPLAINED]
-    parts += ["## Caveats", "", CAVEATS, "## Environment", "", _environment(data), "", "## Servers", "",
-              _servers(data), ""]
+    parts += ["## Caveats", "", CAVEATS]
+    if history.strip():
+        parts += [history.strip(), ""]
+    parts += ["## Environment", "", _environment(data), "", "## Servers", "", _servers(data), ""]
     return "\n".join(parts)
