@@ -8,9 +8,9 @@ the repository's reports/; tests and notebooks pass a temporary folder.
 
 import argparse
 import json
-import signal
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
