@@ -10,6 +10,7 @@ sendfile, so a large file is never read into memory.
 import os
 import stat
 import time
+from typing import NamedTuple
 
 from ..http import Request, Response
 from ..http.dates import format_http_date, parse_http_date
@@ -53,16 +54,35 @@ FORBIDDEN = _text_response(403, "Forbidden")
 METHOD_NOT_ALLOWED = _text_response(405, "Method Not Allowed", [("Allow", ", ".join(ALLOWED_METHODS))])
 
 
+class Validators(NamedTuple):
+    """What a conditional request is compared with (RFC 9110 §8.8): Last-Modified and an
+    ETag built from mtime and size, as nginx builds it."""
+
+    mtime: int
+    etag: str
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> "Validators":
+        return cls(int(info.st_mtime), f'"{int(info.st_mtime):x}-{info.st_size:x}"')
+
+    def fields(self) -> list[tuple[str, str]]:
+        return [("Last-Modified", format_http_date(self.mtime)), ("ETag", self.etag)]
+
+
 class _CachedFile:
     """A small file held in memory with its ready-made 200 and 304 responses."""
 
-    __slots__ = ("identity", "ok", "not_modified", "checked_at")
+    __slots__ = ("identity", "validators", "ok", "not_modified", "checked_at")
 
-    def __init__(self, identity: tuple, ok: Response, not_modified: Response) -> None:
+    def __init__(self, identity: tuple, path: str, validators: Validators, body: bytes) -> None:
         self.identity = identity          # (inode, size, mtime_ns): what "unchanged" means
-        self.ok = ok
-        self.not_modified = not_modified
+        self.validators = validators
+        self.ok = Response(200, [("Content-Type", media_type(path)), *validators.fields()], body)
+        self.not_modified = Response(304, validators.fields())
         self.checked_at = time.monotonic()
+
+    def answer(self, request: Request) -> Response:
+        return self.not_modified if _not_modified(request, self.validators) else self.ok
 
 
 class StaticFiles:
@@ -89,7 +109,7 @@ class StaticFiles:
             return METHOD_NOT_ALLOWED
         entry = self._cache.get(request.path)
         if entry is not None and time.monotonic() - entry.checked_at < self.cache_valid_s:
-            return entry.not_modified if _not_modified(request, entry.ok.headers) else entry.ok
+            return entry.answer(request)
         return self._from_disk(request)
 
     def resolve(self, url_path: str) -> str | None:
@@ -142,13 +162,13 @@ class StaticFiles:
             if not stat.S_ISREG(info.st_mode):
                 raise FileNotFoundError(path)  # devices, FIFOs: never serve them
             if info.st_size <= self.cache_max_file_bytes:
-                entry = self._remember(request.path, path, fd, info)
-                return entry.not_modified if _not_modified(request, entry.ok.headers) else entry.ok
-            headers = _file_headers(path, info)
-            if _not_modified(request, headers):
-                return Response(304, headers[1:])
+                return self._remember(request.path, path, fd, info).answer(request)
+            validators = Validators.of(info)
+            if _not_modified(request, validators):
+                return Response(304, validators.fields())
             handed_over = True
-            return Response(200, headers, FileBody(fd, 0, info.st_size))
+            return Response(200, [("Content-Type", media_type(path)), *validators.fields()],
+                            FileBody(fd, 0, info.st_size))
         finally:
             if not handed_over:
                 os.close(fd)
@@ -159,9 +179,7 @@ class StaticFiles:
         if entry is not None and entry.identity == identity:
             entry.checked_at = time.monotonic()  # unchanged: keep the bytes and rendered fields
             return entry
-        headers = _file_headers(path, info)
-        entry = _CachedFile(identity, Response(200, headers, _read_all(fd, info.st_size)),
-                            Response(304, headers[1:]))
+        entry = _CachedFile(identity, path, Validators.of(info), _read_all(fd, info.st_size))
         self._forget(url_path)
         while self._cache and self._cached_bytes + info.st_size > self.cache_max_bytes:
             self._forget(next(iter(self._cache)))  # the oldest entry goes first
@@ -186,31 +204,21 @@ def _read_all(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def _file_headers(path: str, info: os.stat_result) -> list[tuple[str, str]]:
-    # RFC 9110 §8.8: Last-Modified plus an ETag built from mtime and size, as nginx does.
-    etag = f'"{int(info.st_mtime):x}-{info.st_size:x}"'
-    return [("Content-Type", media_type(path)),
-            ("Last-Modified", format_http_date(info.st_mtime)), ("ETag", etag)]
-
-
 class _IsDirectory(Exception):
     """The path names a directory but the URL had no trailing slash."""
 
 
-def _not_modified(request: Request, headers: list[tuple[str, str]]) -> bool:
+def _not_modified(request: Request, validators: Validators) -> bool:
     """RFC 9110 §13.1.2-3: If-None-Match wins; If-Modified-Since only without it."""
-    if "if-none-match" not in request.headers and "if-modified-since" not in request.headers:
-        return False  # the common case, answered without looking further
-    last_modified, etag = headers[1][1], headers[2][1]
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return "*" in tags or etag in tags
+        return "*" in tags or validators.etag in tags
     since = request.headers.get("if-modified-since")
     if since is None:
-        return False
-    since_time, modified = parse_http_date(since), parse_http_date(last_modified)
-    return since_time is not None and modified is not None and modified <= since_time
+        return False  # the common case: no conditional at all
+    since_time = parse_http_date(since)
+    return since_time is not None and validators.mtime <= since_time
 
 
 def _quote_path(path: str) -> str:
