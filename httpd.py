@@ -182,9 +182,9 @@ def build_app(config: ServerConfig, db_path: str):
 
 def serve(argv: list[str], settings: dict) -> int:
     """Run the master in the foreground until it is stopped."""
+    config = make_config(settings)
+    app = build_app(config, settings["db"])
     try:
-        config = make_config(settings)
-        app = build_app(config, settings["db"])
         listener = bind_listener(config.host, config.port, config.backlog)
     except OSError as error:
         raise UsageError(f"cannot listen on {settings['host']}:{settings['port']}: {error.strerror}") from None
