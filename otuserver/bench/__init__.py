@@ -16,7 +16,8 @@ run_benchmarks(out, quick=True) and render_reports(out) (these import matplotlib
 from .ab import parse_ab_report, run_ab
 from .docroot import build_docroot
 from .env import environment
-from .servers import (BenchServer, rss_kib, start_blocking, start_nginx, start_ours, start_python_http,
+from ..runner import rss_kib
+from .servers import (BenchServer, start_blocking, start_nginx, start_ours, start_python_http,
                       worker_pids)
 from .wrk import BenchToolError, run_wrk
 

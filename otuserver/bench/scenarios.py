@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import servers as S
+from ..runner import rss_kib, socket_count
 from .ab import run_ab
 from .docroot import LARGE_PATH, SMALL_PATH
 from .idle import hold_idle_connections
@@ -220,14 +221,14 @@ class RssSampler:
 
     def __init__(self, pids: list[int], interval_s: float = 0.2) -> None:
         self.pids, self.interval_s = pids, interval_s
-        self.max_kib = {pid: S.rss_kib(pid) for pid in pids}
+        self.max_kib = {pid: rss_kib(pid) for pid in pids}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             for pid in self.pids:
-                self.max_kib[pid] = max(self.max_kib[pid], S.rss_kib(pid))
+                self.max_kib[pid] = max(self.max_kib[pid], rss_kib(pid))
 
     def __enter__(self) -> "RssSampler":
         self._thread.start()
@@ -242,12 +243,12 @@ def _idle_one(ctx: Context, srv: S.BenchServer) -> dict:
     plan = ctx.plan
     host, port = srv.base_url.removeprefix("http://").rsplit(":", 1)
     pids = S.worker_pids(srv)
-    before = {pid: S.rss_kib(pid) for pid in pids}
+    before = {pid: rss_kib(pid) for pid in pids}
     baseline = measure(ctx, srv, "baseline", SMALL_PATH, plan.concurrency)
     with hold_idle_connections(host, int(port), plan.idle_connections, SMALL_PATH) as idle:
         ctx.say(f"  {srv.name:<18} holding {idle['open']} idle connections ({idle['failed']} failed, "
                 f"{idle['setup_s']} s to open)")
-        held = {pid: (S.rss_kib(pid), S.socket_count(pid)) for pid in pids}
+        held = {pid: (rss_kib(pid), socket_count(pid)) for pid in pids}
         with RssSampler(pids) as sampler:
             loaded = measure(ctx, srv, "with_idle", SMALL_PATH, plan.concurrency)
     workers = [{"pid": pid, "rss_kib_before": before[pid], "rss_kib_idle": held[pid][0],

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..runner import REPO_ROOT, child_pids, rss_kib, socket_count, start_server
+from ..runner import REPO_ROOT, child_pids, start_server
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 15.0
