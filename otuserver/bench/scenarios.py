@@ -9,12 +9,10 @@ is bounded. This module knows nothing of charts or of the README.
 """
 
 import contextlib
-import http.client
 import json
 import socket
 import threading
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,6 +20,7 @@ from typing import Callable
 from . import servers as S
 from ..runner import rss_kib, socket_count
 from .ab import run_ab
+from .client import Client
 from .docroot import LARGE_PATH, SMALL_PATH
 from .idle import hold_idle_connections
 from .wrk import cycle_paths_script, post_json_script, run_wrk
@@ -86,11 +85,14 @@ class Context:
 # -- measuring ------------------------------------------------------------------------------------
 
 def prime(base_url: str, path: str, count: int = PRIMER_REQUESTS) -> int:
-    """GET `path` a few times; check it is a 200 and return the body size (raises on anything else)."""
+    """GET `path` a few times; check each is a 200 and return the body size (raises on anything else)."""
     size = -1
-    for _ in range(count):
-        with urllib.request.urlopen(base_url + path, timeout=10) as response:
-            size = len(response.read())
+    with Client(base_url) as client:
+        for _ in range(count):
+            status, _, body = client.request("GET", path)
+            if status != 200:
+                raise RuntimeError(f"priming {base_url}{path} answered {status}")
+            size = len(body)
     return size
 
 
@@ -109,17 +111,12 @@ def measure(ctx: Context, server: S.BenchServer, case: str, path: str, connectio
 
 def seed_scores(base_url: str, rows: int) -> None:
     """POST `rows` scores on one keep-alive connection, so that GET /api/scores/1..rows all exist."""
-    host, port = base_url.removeprefix("http://").rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
+    with Client(base_url) as client:
         for _ in range(rows):
-            conn.request("POST", API_POST_PATH, API_POST_BODY, {"Content-Type": "application/json"})
-            response = conn.getresponse()
-            response.read()
-            if response.status != 201:
-                raise RuntimeError(f"seeding {API_POST_PATH} answered {response.status}")
-    finally:
-        conn.close()
+            status, _, _ = client.request("POST", API_POST_PATH, API_POST_BODY.encode(),
+                                          [("Content-Type", "application/json")])
+            if status != 201:
+                raise RuntimeError(f"seeding {API_POST_PATH} answered {status}")
 
 
 def start_side_by_side(ctx: Context, stack: contextlib.ExitStack, workers: int,
