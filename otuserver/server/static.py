@@ -2,9 +2,10 @@
 
 `StaticFiles(root)` is an application (`app(request) -> Response`). It owns the
 mapping rules of the http-test-suite (`/dir/` -> `dir/index.html`, `/file/` ->
-404), the guard that nothing outside the root is ever served, and conditional
-GET. It returns the open file as a `FileBody`; the connection sends it with
-sendfile, so a large file is never read into memory.
+404), the guard that nothing outside the root is ever served, conditional
+GET, and byte ranges (206/416; the parsing lives in ranges.py). It returns the
+open file, or the part of it asked for, as a `FileBody`; the connection sends it
+with sendfile, so a large file is never read into memory.
 """
 
 import os
@@ -16,9 +17,12 @@ from ..http import Request, Response
 from ..http.dates import format_http_date, parse_http_date
 from ..http.urls import remove_dot_segments
 from .media_types import media_type
+from .ranges import content_range, if_range_holds, parse_range
 
 ALLOWED_METHODS = ("GET", "HEAD")
 INDEX_FILE = "index.html"
+# RFC 9110 §14.3: tell clients (download resumers, video players) they may ask for byte ranges.
+ACCEPT_RANGES = ("Accept-Ranges", "bytes")
 
 
 class FileBody:
@@ -70,19 +74,36 @@ class Validators(NamedTuple):
 
 
 class _CachedFile:
-    """A small file held in memory with its ready-made 200 and 304 responses."""
+    """A small file held in memory with its ready-made 200 and 304 responses.
 
-    __slots__ = ("identity", "validators", "ok", "not_modified", "checked_at")
+    Those two are shared by every request for the file; a 206 or 416 is built
+    per request instead (ranges are rare), so the shared ones are never changed.
+    """
+
+    __slots__ = ("identity", "validators", "fields", "ok", "not_modified", "checked_at")
 
     def __init__(self, identity: tuple, path: str, validators: Validators, body: bytes) -> None:
         self.identity = identity          # (inode, size, mtime_ns): what "unchanged" means
         self.validators = validators
-        self.ok = Response(200, [("Content-Type", media_type(path)), *validators.fields()], body)
+        self.fields = [("Content-Type", media_type(path)), *validators.fields()]
+        self.ok = Response(200, [*self.fields, ACCEPT_RANGES], body)
         self.not_modified = Response(304, validators.fields())
         self.checked_at = time.monotonic()
 
     def answer(self, request: Request) -> Response:
-        return self.not_modified if _not_modified(request, self.validators) else self.ok
+        if _not_modified(request, self.validators):
+            return self.not_modified
+        range_field = request.headers.get("range")
+        if range_field is None:
+            return self.ok  # the common case: one lookup, and the shared 200
+        body = self.ok.body
+        wanted = _wanted_range(request, range_field, self.validators, len(body))
+        if wanted is None:
+            return self.ok
+        if not wanted:
+            return _not_satisfiable(len(body))
+        return Response(206, [*self.fields, ("Content-Range", content_range(wanted, len(body)))],
+                        body[wanted.start:wanted.stop])
 
 
 class StaticFiles:
@@ -166,9 +187,19 @@ class StaticFiles:
             validators = Validators.of(info)
             if _not_modified(request, validators):
                 return Response(304, validators.fields())
+            fields = [("Content-Type", media_type(path)), *validators.fields()]
+            range_field = request.headers.get("range")
+            wanted = (None if range_field is None
+                      else _wanted_range(request, range_field, validators, info.st_size))
+            if wanted is None:
+                handed_over = True
+                return Response(200, [*fields, ACCEPT_RANGES], FileBody(fd, 0, info.st_size))
+            if not wanted:
+                return _not_satisfiable(info.st_size)
+            # FileBody is a byte range already: sendfile starts at the offset asked for.
             handed_over = True
-            return Response(200, [("Content-Type", media_type(path)), *validators.fields()],
-                            FileBody(fd, 0, info.st_size))
+            return Response(206, [*fields, ("Content-Range", content_range(wanted, info.st_size))],
+                            FileBody(fd, wanted.start, len(wanted)))
         finally:
             if not handed_over:
                 os.close(fd)
@@ -219,6 +250,27 @@ def _not_modified(request: Request, validators: Validators) -> bool:
         return False  # the common case: no conditional at all
     since_time = parse_http_date(since)
     return since_time is not None and validators.mtime <= since_time
+
+
+def _wanted_range(request: Request, range_field: str, validators: Validators, size: int) -> range | None:
+    """The part of the file to send in a 206 (empty: 416), or None for the whole 200.
+
+    Called after the 304 check, which wins over Range (RFC 9110 §13.2.2 evaluates
+    If-Range last). Range is defined for GET only: HEAD and the rest ignore it
+    (RFC 9110 §14.2), as nginx does for HEAD. A stale If-Range means the client's
+    partial copy is of another version, so it gets the whole file (§13.1.5).
+    """
+    if request.method != "GET":
+        return None
+    if_range = request.headers.get("if-range")
+    if if_range is not None and not if_range_holds(if_range, validators.etag, validators.mtime):
+        return None
+    return parse_range(range_field, size)
+
+
+def _not_satisfiable(size: int) -> Response:
+    # RFC 9110 §15.5.17: a 416 names the current length, so the client can ask again.
+    return _text_response(416, "Range Not Satisfiable", [("Content-Range", content_range(range(0), size))])
 
 
 def _quote_path(path: str) -> str:
