@@ -12,55 +12,59 @@ from collections.abc import Iterable, Iterator
 class Headers:
     """Header fields of one message.
 
+    `by_name` maps each lower-case name to its value (repeated fields joined): a
+    plain dict, for code on the hot path that already has a lower-case name.
+
     >>> h = Headers([("Host", "example.com"), ("Accept", "a"), ("accept", "b")])
-    >>> h["host"], h.get("ACCEPT"), h.get_all("accept")
-    ('example.com', 'a, b', ['a', 'b'])
+    >>> h["host"], h.get("ACCEPT"), h.get_all("accept"), h.by_name["accept"]
+    ('example.com', 'a, b', ['a', 'b'], 'a, b')
     """
 
-    __slots__ = ("_items", "_values")
+    __slots__ = ("_items", "by_name", "repeated")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items = [(name.lower(), value) for name, value in items]
-        self._values: dict[str, list[str]] | None = None
+        self._adopt([(name.lower(), value) for name, value in items])
 
     @classmethod
     def from_lowered(cls, items: list[tuple[str, str]]) -> "Headers":
         """Adopt a list whose names are lower-cased already (the parser's, on its hot path)."""
         headers = cls.__new__(cls)
         headers._items = items
-        headers._values = None
+        headers.by_name = joined = dict(items)
+        headers.repeated = len(joined) != len(items)
+        if headers.repeated:
+            headers._adopt(items)
         return headers
 
-    def _index(self) -> dict[str, list[str]]:
-        # Name -> its values in arrival order, built on the first lookup only.
-        if self._values is None:
-            values: dict[str, list[str]] = {}
-            for name, value in self._items:
-                if name in values:
-                    values[name].append(value)
-                else:
-                    values[name] = [value]
-            self._values = values
-        return self._values
+    def _adopt(self, items: list[tuple[str, str]]) -> None:
+        self._items = items
+        # Name -> value, built by dict() in one C call; most messages repeat no name.
+        self.by_name: dict[str, str] = dict(items)
+        self.repeated = len(self.by_name) != len(items)  # some name came on more than one line
+        if self.repeated:
+            # RFC 9110 §5.3: repeated fields mean their values joined with ", ", in order.
+            joined: dict[str, str] = {}
+            for name, value in items:
+                joined[name] = joined[name] + ", " + value if name in joined else value
+            self.by_name = joined
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The field's value; repeated fields are joined with ", " as RFC 9110 §5.3 allows."""
-        values = self._index().get(name.lower())
-        if values is None:
-            return default
-        return values[0] if len(values) == 1 else ", ".join(values)
+        return self.by_name.get(name.lower(), default)
 
     def get_all(self, name: str) -> list[str]:
-        return list(self._index().get(name.lower(), ()))
+        """Every value of the field, one per field line, in arrival order."""
+        name = name.lower()
+        if self.repeated:
+            return [value for field, value in self._items if field == name]
+        value = self.by_name.get(name)
+        return [] if value is None else [value]
 
     def __getitem__(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
+        return self.by_name[name.lower()]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._index()
+        return isinstance(name, str) and name.lower() in self.by_name
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._items)

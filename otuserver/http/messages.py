@@ -12,7 +12,7 @@ import re
 from .errors import BadRequest
 from .headers import Headers, header_tokens
 from .status import reason_phrase
-from .urls import parse_query, percent_decode, split_target
+from .urls import parse_query, percent_decode
 
 
 # RFC 9110 §5.6.2: a field name is a token.
@@ -40,11 +40,13 @@ class Request:
         self.headers = headers if isinstance(headers, Headers) else Headers(headers or ())
         self.body = body
         self.client = client  # the peer's address, for logs; empty when there is none
-        raw_path, self.query_string = split_target(target)
-        self.path = percent_decode(raw_path)
-        if "\x00" in self.path:
+        raw_path, _, self.query_string = target.partition("?")  # the fragment never arrives
+        if "%" in raw_path:
+            raw_path = percent_decode(raw_path)
+        if "\x00" in raw_path:
             raise BadRequest("NUL in request path")
-        self.keep_alive = wants_keep_alive(version, self.headers.get("connection"))
+        self.path = raw_path
+        self.keep_alive = wants_keep_alive(version, self.headers.by_name.get("connection"))
         self._query_params: dict[str, list[str]] | None = None
 
     @property
@@ -70,7 +72,7 @@ def wants_keep_alive(version: str, connection: str | None) -> bool:
     """
     if connection is None:
         return version == "HTTP/1.1"
-    tokens = header_tokens(connection)
+    tokens = header_tokens(connection) if "," in connection else {connection.strip().lower()}
     if version == "HTTP/1.1":
         return "close" not in tokens
     return "keep-alive" in tokens and "close" not in tokens
@@ -82,17 +84,17 @@ class Response:
     The server adds `Date`, `Server`, `Connection` and `Content-Length`; an
     application sets only what it means, e.g. `Content-Type`. A Response whose
     body is bytes may be shared between requests (the static-file cache does),
-    so its rendered fields are kept after the first use: see `wire_fields`.
+    so its rendered head is kept after the first use: see `wire_head`.
     """
 
-    __slots__ = ("status", "headers", "body", "_wire_fields")
+    __slots__ = ("status", "headers", "body", "_wire_head")
 
     def __init__(self, status: int = 200, headers: list[tuple[str, str]] | None = None,
                  body=b"") -> None:
         self.status = status
         self.headers = headers if headers is not None else []
         self.body = body
-        self._wire_fields: bytes | None = None
+        self._wire_head: bytes | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of field `name`, case-insensitively, or None."""
@@ -102,19 +104,20 @@ class Response:
                 return value
         return None
 
-    def wire_fields(self) -> bytes:
-        """The application's fields plus Content-Length, as wire bytes, rendered once.
+    def wire_head(self) -> bytes:
+        """Status line, the application's fields and Content-Length as wire bytes, rendered once.
 
-        >>> Response(200, [("Content-Type", "text/plain")], b"hi").wire_fields()
-        b'Content-Type: text/plain\\r\\nContent-Length: 2\\r\\n'
+        The server's own fields (Date, Server, Connection) and the blank line follow.
+        >>> Response(200, [("Content-Type", "text/plain")], b"hi").wire_head()
+        b'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: 2\\r\\n'
         """
-        if self._wire_fields is None:
+        if self._wire_head is None:
             fields = self.headers
             if status_allows_body(self.status):
                 # RFC 9110 §8.6; HEAD gets the same length GET would (§9.3.2).
                 fields = [*fields, ("Content-Length", str(len(self.body)))]
-            self._wire_fields = render_fields(fields)
-        return self._wire_fields
+            self._wire_head = status_line(self.status) + render_fields(fields)
+        return self._wire_head
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {len(self.body)} bytes>"

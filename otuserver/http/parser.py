@@ -56,12 +56,28 @@ _CHUNK_LINE = re.compile(rb"0*([0-9A-Fa-f]{1,15})(?:[ \t]*;[ \t]*%s(?:[ \t]*=[ \
 
 _MAX_CHUNK_LINE_BYTES = 4096
 
+# A server is asked for a handful of host names, again and again: the ones found
+# valid are remembered (a few hundred at most) instead of matched every time.
+_VALID_HOSTS: set[str] = set()
+_MAX_VALID_HOSTS = 256
+
 # The fast path for field lines that break no rule: each a token, a colon, and a
 # value without controls other than HTAB (RFC 9110 §5.5, RFC 9112 §5). A block it
 # does not match goes line by line through _parse_field_line, which names the rule.
 _FIELD_TEXT = r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\x00-\x08\x0a-\x1f\x7f]*)"
 _VALID_FIELD_BLOCK = re.compile(r"(?:%s\n)*%s" % (_FIELD_TEXT, _FIELD_TEXT))
 _FIELD_LINE = re.compile(_FIELD_TEXT)
+
+# The one-pass head: what nearly every client sends, matched whole once it has all
+# arrived -- a token method, an origin-form target, HTTP/1.0 or 1.1, CRLF line ends
+# and field lines that break no rule. Anything else, or a head arriving in pieces,
+# takes the step-by-step path below, which accepts the same heads and names the
+# rule a bad one breaks; the property tests hold the two paths to the same answers.
+_SIMPLE_REQUEST_LINE = re.compile(r"(%s) (/[\x21-\x7e]*) HTTP/1\.([01])\r\n" % _TCHARS.decode())
+# One field line, from a line start to its CRLF; findall over the field lines yields
+# as many (name, value) pairs as there are lines only if every line is well formed.
+_SIMPLE_FIELD = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)\r\n",
+                           re.MULTILINE)
 
 # Shortcuts past the regexes for what nearly every request sends (all valid tokens).
 _COMMON_METHODS = frozenset((b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH"))
@@ -150,8 +166,14 @@ class RequestParser:
             raise
 
     def _advance(self) -> Request | None:
-        if self._state == _HEAD and (not self._buffer or not self._read_head()):
-            return None
+        if self._state == _HEAD:
+            if not self._buffer:
+                return None
+            # The one-pass head is tried once per head, when its first bytes arrive: a
+            # head that comes in pieces is read step by step, never rescanned from the start.
+            simple = self._request_line is None and self._scan_from == 0 and self._read_simple_head()
+            if not simple and not self._read_head():
+                return None
         while self._state != _HEAD:
             if self._state == _FIXED_BODY:
                 done = self._read_fixed_body()
@@ -167,8 +189,9 @@ class RequestParser:
 
     def _finish(self) -> Request:
         request, self._request = self._request, None
-        request.body = bytes(self._body)
-        self._body = bytearray()
+        if self._body:
+            request.body = bytes(self._body)
+            self._body = bytearray()
         self.expects_continue = False
         return request
 
@@ -202,6 +225,31 @@ class RequestParser:
         headers = _parse_fields(fields, limits.max_header_fields)
         _check_host(request_line[2], headers)
         self._start_message(*request_line, headers)
+        return True
+
+    def _read_simple_head(self) -> bool:
+        """Parse a whole head at once if it is here and simple; False leaves it untouched."""
+        buffer, limits = self._buffer, self.limits
+        end = buffer.find(b"\r\n\r\n", 0, limits.max_head_bytes)
+        if end < 0:
+            return False
+        text = buffer[:end + 2].decode("latin-1")  # one char per byte: the byte rules still apply
+        line = _SIMPLE_REQUEST_LINE.match(text)
+        if line is None or line.end() - 2 > min(limits.max_request_line, limits.max_head_bytes):
+            return False  # not simple, or over a limit: the step-by-step path says which
+        pairs = _SIMPLE_FIELD.findall(text, line.end())
+        # A line that breaks a rule is skipped by findall, and a bare LF makes an extra line.
+        if len(pairs) != text.count("\n") - 1 or len(pairs) > limits.max_header_fields:
+            return False
+        del buffer[:end + 4]
+        if " \r" in text or "\t\r" in text:  # trailing whitespace (OWS) is not part of a value
+            headers = Headers.from_lowered([(name.lower(), value.rstrip(" \t")) for name, value in pairs])
+        else:
+            headers = Headers.from_lowered([(name.lower(), value) for name, value in pairs])
+        method, target, minor = line.groups()
+        version = "HTTP/1.1" if minor == "1" else "HTTP/1.0"
+        _check_host(version, headers)
+        self._start_message(method, target, version, headers)
         return True
 
     def _read_request_line(self) -> bool:
@@ -238,10 +286,13 @@ class RequestParser:
     # -- framing (RFC 9112 §6) ----------------------------------------------
 
     def _start_message(self, method: str, target: str, version: str, headers: Headers) -> None:
-        transfer_encoding = headers.get_all("transfer-encoding")
-        content_length = headers.get_all("content-length")
-        if transfer_encoding:
-            if content_length:
+        # Repeated fields come joined with ", " (RFC 9110 §5.3); the list rules below
+        # split on commas anyway, so one value holds every line's items in order.
+        by_name = headers.by_name
+        transfer_encoding = by_name.get("transfer-encoding")
+        content_length = by_name.get("content-length")
+        if transfer_encoding is not None:
+            if content_length is not None:
                 # RFC 9112 §6.1: both at once is how requests get smuggled past a proxy.
                 raise BadRequest("both Transfer-Encoding and Content-Length")
             if version == "HTTP/1.0":
@@ -249,7 +300,7 @@ class RequestParser:
             _check_chunked_only(transfer_encoding)
             self._state = _CHUNK_SIZE_LINE
             self._trailer_bytes = self._trailer_fields = 0
-        elif content_length:
+        elif content_length is not None:
             self._remaining = _parse_content_length(content_length)
             if self._remaining > self.limits.max_body_bytes:
                 raise ContentTooLarge(f"body exceeds {self.limits.max_body_bytes} bytes")
@@ -449,20 +500,28 @@ def _check_host(version: str, headers: Headers) -> None:
     >>> _check_host("HTTP/1.1", Headers([("Host", "localhost:8080")]))
     >>> _check_host("HTTP/1.0", Headers([]))
     """
-    hosts = headers.get_all("host")
-    if len(hosts) > 1 or (version == "HTTP/1.1" and not hosts):
+    host = headers.by_name.get("host")
+    if host is None:
+        if version == "HTTP/1.1":
+            raise BadRequest("a request needs exactly one Host header")
+        return
+    if headers.repeated and len(headers.get_all("host")) > 1:
         raise BadRequest("a request needs exactly one Host header")
-    if hosts and not _HOST.fullmatch(hosts[0]):
-        raise BadRequest(f"invalid Host {hosts[0][:40]!r}")
+    if host not in _VALID_HOSTS:
+        if not _HOST.fullmatch(host):
+            raise BadRequest(f"invalid Host {host[:40]!r}")
+        if len(_VALID_HOSTS) >= _MAX_VALID_HOSTS:
+            _VALID_HOSTS.clear()
+        _VALID_HOSTS.add(host)
 
 
-def _parse_content_length(values: list[str]) -> int:
-    """The one length that all Content-Length values agree on (RFC 9110 §8.6, RFC 9112 §6.3).
+def _parse_content_length(value: str) -> int:
+    """The one length that all Content-Length items agree on (RFC 9110 §8.6, RFC 9112 §6.3).
 
-    >>> _parse_content_length(["42", "42, 42"])
+    >>> _parse_content_length("42, 42, 42")   # two lines "42" and "42, 42", joined
     42
     """
-    lengths = {item.strip() for value in values for item in value.split(",")}
+    lengths = {item.strip() for item in value.split(",")}
     if len(lengths) != 1:
         raise BadRequest("conflicting Content-Length values")
     (length,) = lengths
@@ -473,7 +532,7 @@ def _parse_content_length(values: list[str]) -> int:
     return int(length)
 
 
-def _check_chunked_only(values: list[str]) -> None:
+def _check_chunked_only(value: str) -> None:
     """Accept exactly `Transfer-Encoding: chunked` (RFC 9112 §6.1, §6.3, §7).
 
     RFC 9112 §6.3: if chunked is not the final coding the length cannot be
@@ -481,12 +540,12 @@ def _check_chunked_only(values: list[str]) -> None:
     another coding first asks for one we do not implement: 501 (RFC 9112 §6.1).
     Chunked twice is a framing error (RFC 9112 §6.1: MUST NOT apply it twice).
 
-    >>> _check_chunked_only(["Chunked"])
-    >>> _check_chunked_only(["gzip, chunked"])
+    >>> _check_chunked_only("Chunked")
+    >>> _check_chunked_only("gzip, chunked")
     Traceback (most recent call last):
     otuserver.http.errors.NotImplementedByServer: transfer coding 'gzip' is not implemented
     """
-    codings = [item.strip().lower() for value in values for item in value.split(",")]
+    codings = [item.strip().lower() for item in value.split(",")]
     if "" in codings:
         raise BadRequest("empty transfer coding")
     if codings[-1] != "chunked":

@@ -54,9 +54,9 @@ def test_response_splitting_is_refused(name, value):
 
 
 def test_response_adds_content_length_when_the_status_has_a_body():
-    assert Response(200, [("Content-Type", "text/plain")], b"hi").wire_fields() == (
-        b"Content-Type: text/plain\r\nContent-Length: 2\r\n")
-    assert Response(304, [("ETag", '"x"')]).wire_fields() == b'ETag: "x"\r\n'
+    assert Response(200, [("Content-Type", "text/plain")], b"hi").wire_head() == (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n")
+    assert Response(304, [("ETag", '"x"')]).wire_head() == b'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\n'
 
 
 def test_response_header_lookup_is_case_insensitive():

@@ -125,8 +125,8 @@ def valid_requests(draw):
     endings = draw(st.lists(st.sampled_from([b"\r\n", b"\n"]), min_size=len(fields) + 2,
                             max_size=len(fields) + 2))
     lines = [f"{method} {wire_target} {version}".encode("ascii")]
-    lines += [f"{name}:{draw(st.sampled_from(['', ' ', '  ', chr(9)]))}{value}".encode("latin-1")
-              for name, value in fields]
+    ows = st.sampled_from(['', ' ', '  ', chr(9)])  # whitespace around a value is not part of it
+    lines += [f"{name}:{draw(ows)}{value}{draw(ows)}".encode("latin-1") for name, value in fields]
     wire = b"".join(line + ending for line, ending in zip(lines + [b""], endings))
     expected = (method, target, path, version,
                 [(name.lower(), value) for name, value in fields], body)
