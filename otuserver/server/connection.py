@@ -12,13 +12,11 @@ requests in order, and turns a parse error into one small response with
 import logging
 import os
 import socket
-import time
 from collections import deque
 
 from .. import SERVER_NAME
 from ..http import HTTPError, Request, RequestTimeout, Response, status_allows_body
 from ..http.dates import DateCache
-from ..http.messages import status_line
 from ..http.parser import RequestParser
 from .loop import READ, WRITE
 from .static import FileBody
@@ -41,22 +39,28 @@ def error_response(error: HTTPError) -> Response:
 class ServerFields:
     """The fields the server adds to every response, ending the head: Date, Server, Connection.
 
-    Rebuilt when the Date changes (once a second), not per response.
+    `refresh()` runs once per event-loop wakeup (the worker's loop calls it, as
+    nginx updates its cached time once per loop iteration); it rebuilds the
+    bytes only when the Date's second has changed, so a response just picks
+    `rendered[keep_alive]`.
     """
 
     def __init__(self) -> None:
         self.dates = DateCache()
         self._date = ""
-        self._rendered = (b"", b"")
+        self.rendered = (b"", b"")   # (with Connection: close, with Connection: keep-alive)
+        self.refresh()
 
-    def render(self, keep_alive: bool) -> bytes:
+    def refresh(self) -> None:
         date = self.dates.now()
         if date != self._date:
             self._date = date
             common = f"Date: {date}\r\nServer: {SERVER_NAME}\r\n"
-            self._rendered = ((common + "Connection: close\r\n\r\n").encode("ascii"),
-                              (common + "Connection: keep-alive\r\n\r\n").encode("ascii"))
-        return self._rendered[keep_alive]
+            self.rendered = ((common + "Connection: close\r\n\r\n").encode("ascii"),
+                             (common + "Connection: keep-alive\r\n\r\n").encode("ascii"))
+
+    def render(self, keep_alive: bool) -> bytes:
+        return self.rendered[keep_alive]
 
 
 class Connection:
@@ -104,13 +108,17 @@ class Connection:
             self.peer_closed = True
             self.process()
             return
-        was_idle = not self.parser.in_progress
-        self.parser.receive_data(data)
-        if (was_idle and self.parser.in_progress) or self.parser.reading_body:
-            # A head must arrive whole within the timeout from its first byte (so a
-            # slowloris trickle cannot hold us); a body only has to keep arriving.
-            self._arm(self.worker.config.request_timeout)
+        parser = self.parser
+        was_idle = not parser.in_progress
+        parser.receive_data(data)
+        answered = self.requests_answered
         self.process()
+        if (answered == self.requests_answered and self.sock is not None
+                and ((was_idle and parser.in_progress) or parser.reading_body)):
+            # Part of a request, no answer yet. A head must arrive whole within the
+            # timeout from its first byte (so a slowloris trickle cannot hold us);
+            # a body only has to keep arriving. (A response re-arms in _after_flush.)
+            self._arm(self.worker.config.request_timeout)
 
     def on_writable(self) -> None:
         self.flush()
@@ -158,59 +166,58 @@ class Connection:
     def _maybe_continue(self) -> None:
         if self.parser.expects_continue and not self.continue_sent:
             self.continue_sent = True
-            self._queue(CONTINUE)
+            self.writing = True
+            self.outbox.append(CONTINUE)
+            self.queued_bytes += len(CONTINUE)
 
     def _respond(self, request: Request) -> None:
         self.requests_answered += 1
         keep_alive = request.keep_alive and not self.worker.stopping
         try:
             response = self.worker.app(request)
-            head, body = self._render(response, request.method == "HEAD", keep_alive)
+            head = response.wire_head()  # an application's bad header is its error too
         except HTTPError as error:
             response = error_response(error)
-            head, body = self._render(response, request.method == "HEAD", keep_alive)
+            head = response.wire_head()
         except Exception:
             log.exception("unhandled error answering %s %s", request.method, request.target)
             response = error_response(HTTPError("the server hit an unexpected error"))
-            head, body = self._render(response, request.method == "HEAD", keep_alive)
-        self._queue(head, body)
-        self.worker.log_access(self.client, request, response.status, len(body) if body else 0)
+            head = response.wire_head()
+        sent = self._queue(head, response, request.method == "HEAD", keep_alive)
+        self.worker.log_access(self.client, request, response.status, sent)
         if not keep_alive:
             self.closing = True
 
     def _fail(self, error: HTTPError) -> None:
         """The one place a protocol error becomes a response: send it, then close."""
         response = error_response(error)
-        head, body = self._render(response, False, False)
-        self._queue(head, body)
-        self.worker.log_access(self.client, None, error.status, len(body))
+        sent = self._queue(response.wire_head(), response, False, False)
+        self.worker.log_access(self.client, None, error.status, sent)
         self.closing = self.linger = True
-
-    def _render(self, response: Response, head_only: bool, keep_alive: bool):
-        """Head bytes plus the body to send (None for HEAD, 204 and 304)."""
-        body = response.body
-        head = (status_line(response.status) + response.wire_fields()
-                + self.worker.server_fields.render(keep_alive))
-        if head_only or not status_allows_body(response.status) or not len(body):
-            if isinstance(body, FileBody):
-                body.close()
-            return head, None
-        return head, body
 
     # -- output -------------------------------------------------------------
 
-    def _queue(self, head: bytes, body=None) -> None:
+    def _queue(self, head: bytes, response: Response, head_only: bool, keep_alive: bool) -> int:
+        """Queue the head (ended by the server's fields) and the body; the body's length."""
+        head += self.worker.server_fields.rendered[keep_alive]
+        body = response.body
         self.writing = True
-        if body is None:
+        if head_only or not len(body) or not status_allows_body(response.status):
+            # HEAD, 204 and 304 carry no content (RFC 9110 §9.3.2, §6.4.1).
+            if type(body) is FileBody:
+                body.close()
             self.outbox.append(head)
-        elif isinstance(body, FileBody):
+            self.queued_bytes += len(head)
+            return 0
+        if type(body) is FileBody:
             self.outbox.append(head)
             self.outbox.append(body)
+            self.queued_bytes += len(head) + len(body)
         else:
             head += body  # one send for a small response instead of two
-            body = None
             self.outbox.append(head)
-        self.queued_bytes += len(head) + (len(body) if body is not None else 0)
+            self.queued_bytes += len(head)
+        return len(body)
 
     def flush(self) -> None:
         """Send as much of the outbox as the socket takes now; wait for EPOLLOUT for the rest."""
@@ -340,4 +347,4 @@ class Connection:
             self.worker.loop.modify(self.fd, events)
 
     def _arm(self, timeout: float) -> None:
-        self.deadline = time.monotonic() + timeout
+        self.deadline = self.worker.loop.now + timeout

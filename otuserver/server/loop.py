@@ -1,7 +1,8 @@
 """A minimal epoll event loop: file descriptors, the objects that own them, and dispatch.
 
 Each registered object has `on_event(events)` and `abort()`. The loop waits in
-`epoll.poll`, then calls `on_event` for every ready descriptor. A callback that
+`epoll.poll`, reads the clock once (`now`, and the `on_wake` hook), then calls
+`on_event` for every ready descriptor. A callback that
 raises is logged with its traceback and that one object is aborted; the loop,
 and so the worker, goes on serving everyone else. Timers are not kept here: the
 worker sweeps its connections' deadlines once per tick.
@@ -9,6 +10,7 @@ worker sweeps its connections' deadlines once per tick.
 
 import logging
 import select
+import time
 
 log = logging.getLogger("otuserver.loop")
 
@@ -20,9 +22,13 @@ EXCLUSIVE = getattr(select, "EPOLLEXCLUSIVE", 0)  # Linux 4.5+: wake one waiter,
 class EventLoop:
     """Level-triggered epoll over non-blocking descriptors."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_wake=None) -> None:
         self._epoll = select.epoll()
         self._owners: dict[int, object] = {}
+        # The time the last wait ended: every callback of one batch shares it, as
+        # nginx shares its cached time, instead of asking the kernel per event.
+        self.now = time.monotonic()
+        self._on_wake = on_wake or (lambda: None)
 
     def add(self, fd: int, events: int, owner) -> None:
         self._epoll.register(fd, events)
@@ -48,7 +54,10 @@ class EventLoop:
 
     def run_once(self, timeout: float) -> None:
         """Wait up to `timeout` seconds and dispatch every ready descriptor once."""
-        for fd, events in self._epoll.poll(timeout):
+        ready = self._epoll.poll(timeout)
+        self.now = time.monotonic()
+        self._on_wake()
+        for fd, events in ready:
             owner = self._owners.get(fd)
             if owner is None:
                 continue  # closed by an earlier callback in this same batch

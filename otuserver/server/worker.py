@@ -37,8 +37,8 @@ class Worker:
         self.config = config
         self.limits = config.limits
         self.master_pid = master_pid
-        self.loop = EventLoop()
         self.server_fields = ServerFields()
+        self.loop = EventLoop(on_wake=self.server_fields.refresh)  # Date: once per wakeup
         self.access_log = AccessLog(config.access_log) if config.access_log != "off" else None
         self.connections: dict[int, Connection] = {}
         self.heartbeat = heartbeat or (lambda now: None)
