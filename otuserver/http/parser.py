@@ -158,6 +158,8 @@ class RequestParser:
         """The next complete request, or None if more bytes are needed; raises HTTPError."""
         if self._error is not None:
             raise self._error
+        if not self._buffer and self._state == _HEAD:
+            return None  # the usual answer after the last buffered request
         try:
             return self._advance()
         except HTTPError as error:

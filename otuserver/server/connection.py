@@ -80,6 +80,7 @@ class Connection:
         self.lingering = False
         self.continue_sent = False
         self.requests_answered = 0
+        self.idle = True               # no part of a request has arrived since the last response
         self.writing = False           # a response is (or was, until _after_flush) in the outbox
         self.events = READ
         self.deadline = 0.0
@@ -109,16 +110,17 @@ class Connection:
             self.process()
             return
         parser = self.parser
-        was_idle = not parser.in_progress
+        was_idle = self.idle
         parser.receive_data(data)
         answered = self.requests_answered
         self.process()
-        if (answered == self.requests_answered and self.sock is not None
-                and ((was_idle and parser.in_progress) or parser.reading_body)):
+        if answered == self.requests_answered and self.sock is not None:
             # Part of a request, no answer yet. A head must arrive whole within the
             # timeout from its first byte (so a slowloris trickle cannot hold us);
             # a body only has to keep arriving. (A response re-arms in _after_flush.)
-            self._arm(self.worker.config.request_timeout)
+            if (was_idle and parser.in_progress) or parser.reading_body:
+                self.idle = False
+                self._arm(self.worker.config.request_timeout)
 
     def on_writable(self) -> None:
         self.flush()
@@ -157,7 +159,8 @@ class Connection:
                 self._fail(error)
                 return False
             if request is None:
-                self._maybe_continue()
+                if self.parser.expects_continue:
+                    self._maybe_continue()
                 return False
             self.continue_sent = False
             self._respond(request)
@@ -184,7 +187,8 @@ class Connection:
             response = error_response(HTTPError("the server hit an unexpected error"))
             head = response.wire_head()
         sent = self._queue(head, response, request.method == "HEAD", keep_alive)
-        self.worker.log_access(self.client, request, response.status, sent)
+        if self.worker.access_log:
+            self.worker.access_log.record(self.client, request, response.status, sent)
         if not keep_alive:
             self.closing = True
 
@@ -277,8 +281,10 @@ class Connection:
             # A response just went out: now the client has the idle (or, if the
             # next request has begun, the request) timeout to go on.
             self.writing = False
-            self._want(READ)
-            self._arm(config.request_timeout if self.parser.in_progress else config.keepalive_timeout)
+            if self.events != READ:
+                self._want(READ)
+            self.idle = not self.parser.in_progress
+            self._arm(config.keepalive_timeout if self.idle else config.request_timeout)
 
     # -- closing ------------------------------------------------------------
 
