@@ -33,6 +33,7 @@ class Worker:
     def __init__(self, listener: socket.socket, app, config: ServerConfig, master_pid: int,
                  heartbeat=None) -> None:
         self.listener = listener
+        self.family = listener.family
         self.app = app
         self.config = config
         self.limits = config.limits
@@ -145,12 +146,15 @@ class Worker:
                 self._accept_more(False)  # full: resumed in forget() when one closes
                 return
             try:
-                sock, address = self.listener.accept()
+                # socket.accept() is _accept() plus a wrapper that turns the listener's
+                # family and type into enums on every call; we know them already.
+                fd, address = self.listener._accept()
             except (BlockingIOError, InterruptedError):
                 return  # another worker took it, or the queue is empty
             except OSError as error:
                 log.warning("accept failed: %s", error)  # EMFILE and the like: try next turn
                 return
+            sock = socket.socket(self.family, socket.SOCK_STREAM, 0, fd)
             sock.setblocking(False)  # TCP_NODELAY comes from the listener (bind_listener)
             conn = Connection(sock, address[0], self)
             self.connections[conn.fd] = conn
