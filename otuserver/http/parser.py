@@ -116,6 +116,8 @@ class RequestParser:
     def __init__(self, limits: Limits = Limits(), client: str = "") -> None:
         self.limits = limits
         self.client = client
+        # A line longer than the head limit could never be accepted either.
+        self._max_line = min(limits.max_request_line, limits.max_head_bytes)
         self._buffer = bytearray()
         self._scan_from = 0          # where the search for a line end resumes
         self._line_end = -1          # index of the request line's LF, once it has been parsed
@@ -237,11 +239,15 @@ class RequestParser:
             return False
         text = buffer[:end + 2].decode("latin-1")  # one char per byte: the byte rules still apply
         line = _SIMPLE_REQUEST_LINE.match(text)
-        if line is None or line.end() - 2 > min(limits.max_request_line, limits.max_head_bytes):
-            return False  # not simple, or over a limit: the step-by-step path says which
-        pairs = _SIMPLE_FIELD.findall(text, line.end())
+        if line is None:
+            return False
+        fields_start = line.end()
+        if fields_start - 2 > self._max_line:
+            return False  # over a limit: the step-by-step path raises the right error
+        pairs = _SIMPLE_FIELD.findall(text, fields_start)
         # A line that breaks a rule is skipped by findall, and a bare LF makes an extra line.
-        if len(pairs) != text.count("\n") - 1 or len(pairs) > limits.max_header_fields:
+        count = len(pairs)
+        if count != text.count("\n") - 1 or count > limits.max_header_fields:
             return False
         del buffer[:end + 4]
         if " \r" in text or "\t\r" in text:  # trailing whitespace (OWS) is not part of a value
@@ -266,8 +272,7 @@ class RequestParser:
             else:
                 break  # a CR alone: more may come, or it is a bare CR (refused below)
             self._scan_from = 0
-        # A line longer than the head limit could never be accepted either: 414 it is.
-        limit = min(self.limits.max_request_line, self.limits.max_head_bytes)
+        limit = self._max_line  # a longer line is 414
         window = limit + 2  # the longest acceptable line with its CRLF
         start = max(0, self._scan_from - 1)  # back up 1: a CR waiting for its LF
         end = buffer.find(b"\n", start, window)
