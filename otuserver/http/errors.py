@@ -44,6 +44,11 @@ class ContentTooLarge(HTTPError):
     status = 413
 
 
+class ExpectationFailed(HTTPError):
+    """An Expect value other than 100-continue (RFC 9110 §10.1.1, §15.5.18)."""
+    status = 417
+
+
 class URITooLong(HTTPError):
     """The request line exceeds the configured limit (RFC 9110 §15.5.15)."""
     status = 414

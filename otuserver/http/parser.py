@@ -5,15 +5,15 @@ Bytes go in with `receive_data`; `next_request` gives back one complete Request
 socket and never blocks, so it can be fed any chunking: whole, byte by byte,
 or several pipelined requests at once, whose leftover bytes wait for the next call.
 
-Anything malformed raises an HTTPError carrying its status (400, 413, 414, 431,
-501, 505); after that the parser is finished, because the byte stream can no
+Anything malformed raises an HTTPError carrying its status (400, 413, 414, 417,
+431, 501, 505); after that the parser is finished, because the byte stream can no
 longer be trusted to be in step (request smuggling starts exactly there).
 """
 
 import re
 from dataclasses import dataclass
 
-from .errors import (BadRequest, ContentTooLarge, HeaderFieldsTooLarge,
+from .errors import (BadRequest, ContentTooLarge, ExpectationFailed, HeaderFieldsTooLarge,
                      HTTPError, NotImplementedByServer, URITooLong, VersionNotSupported)
 from .headers import Headers
 from .messages import Request
@@ -317,9 +317,13 @@ class RequestParser:
         # Built now, before any body byte is read, so a bad target (percent-decoding,
         # NUL) is refused without waiting for, or inviting, the body.
         self._request = Request(method, target, version, headers, b"", self.client)
-        # RFC 9110 §10.1.1: a client may wait for "100 Continue" before sending its body.
-        self.expects_continue = (self._state != _HEAD and version == "HTTP/1.1"
-                                 and (headers.get("expect") or "").lower() == "100-continue")
+        expect = by_name.get("expect")
+        if expect is not None and version == "HTTP/1.1":  # HTTP/1.0 ignores Expect (RFC 9110 §10.1.1)
+            if expect.strip().lower() != "100-continue":
+                # RFC 9110 §10.1.1: an expectation the server cannot meet MAY get 417.
+                raise ExpectationFailed(f"cannot meet the expectation {expect[:40]!r}")
+            # The client may wait for "100 Continue" before it sends its body.
+            self.expects_continue = self._state != _HEAD
 
     def _read_fixed_body(self) -> bool:
         take = min(self._remaining, len(self._buffer))

@@ -37,6 +37,8 @@ def post(body_head: bytes, body: bytes, version="HTTP/1.1") -> bytes:
 # -- valid vectors: (name, raw, expected requests) -------------------------------
 
 VALID = [
+    ("http10_ignores_any_expectation", b"GET / HTTP/1.0\r\nExpect: 200-ok\r\n\r\n",
+     [req(version="HTTP/1.0", headers=[("expect", "200-ok")])]),
     ("simple_get", get("/"), [req()]),
     ("http10_needs_no_host", b"GET /index.html HTTP/1.0\r\n\r\n",
      [req(target="/index.html", version="HTTP/1.0", headers=())]),
@@ -119,6 +121,9 @@ VALID = [
 CHUNKED = b"Transfer-Encoding: chunked\r\n"
 
 INVALID = [
+    # expectations (RFC 9110 §10.1.1): only 100-continue can be met
+    ("unknown_expectation_is_417", get("/", b"Expect: 200-ok"), 417),
+    ("unknown_expectation_with_a_body_is_417", post(b"Content-Length: 3\r\nExpect: x\r\n", b"abc"), 417),
     # the request line (RFC 9112 §3)
     ("request_line_of_spaces_is_400", b" \r\n\r\n", 400),
     ("two_spaces_in_request_line_is_400", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400),

@@ -271,3 +271,13 @@ def test_many_concurrent_keep_alive_clients_all_get_their_answers(server):
     for t in threads:
         t.join(30)
     assert errors == []
+
+
+def test_an_expectation_other_than_100_continue_gets_417_and_close(server):
+    # RFC 9110 §10.1.1: a server MAY answer an expectation it cannot meet with 417.
+    with Connection(server) as conn:
+        r = conn.request("GET", "/t/one.txt", headers={"Expect": "200-ok"})
+        assert r.status == 417 and b"200-ok" in r.body
+        assert r.header("Connection").lower() == "close"
+        assert conn.closed_by_server(within=2)
+    assert fetch(server, "GET", "/t/one.txt").status == 200  # and the worker goes on
