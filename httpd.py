@@ -171,9 +171,11 @@ def build_app(config: ServerConfig, db_path: str):
     except OSError as error:
         raise UsageError(f"cannot use database {db_path}: {error.strerror or error}") from None
 
+    api_root = API_PREFIX + "/"
+
     def app(request):
         path = request.path
-        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+        if path == API_PREFIX or path.startswith(api_root):
             return api(request)
         return static(request)
 
