@@ -101,7 +101,10 @@ class Route:
         m = self.regex.match(path)
         if m is None:
             return None
-        return {name: convert(m[name]) for name, convert in self.converters.items()}
+        params = m.groupdict()  # one dict per match, converted in place
+        for name, convert in self.converters.items():
+            params[name] = convert(params[name])
+        return params
 
 
 class Router:
@@ -115,7 +118,8 @@ class Router:
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
-        self._static: dict[str, list[Route]] = {}
+        self._static: dict[str, list[Route]] = {}   # exact path -> its routes, in order
+        self._dynamic: list[Route] = []             # routes with parameters, in order
 
     def add(self, template: str, endpoint: Callable, *, methods: Iterable[str] | None = None,
             name: str = "") -> Route:
@@ -124,25 +128,28 @@ class Router:
         self.routes.append(route)
         if route.is_static:
             self._static.setdefault(template, []).append(route)
+        else:
+            self._dynamic.append(route)
         return route
 
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, object]]:
-        """The route and typed parameters for this request, or NotFound / MethodNotAllowed."""
+        """The route and typed parameters for this request, or NotFound / MethodNotAllowed.
+
+        Exact templates are tried first: a dict lookup is cheaper than any regex.
+        This runs on every request, so it is one plain loop (no generator, no
+        per-route property) that returns as soon as a route fits path and method.
+        """
         allowed: set[str] = set()
-        for route, params in self._candidates(path):
+        for route in self._static.get(path, ()):
             if method in route.methods:
-                return route, params
+                return route, {}
             allowed |= route.methods
+        for route in self._dynamic:
+            params = route.match_path(path)
+            if params is not None:
+                if method in route.methods:
+                    return route, params
+                allowed |= route.methods
         if allowed:
             raise MethodNotAllowed(allowed)
         raise NotFound(f"no route for {path}")
-
-    def _candidates(self, path: str):
-        # Exact templates first: a dict lookup is cheaper than any regex.
-        for route in self._static.get(path, ()):
-            yield route, {}
-        for route in self.routes:
-            if not route.is_static:
-                params = route.match_path(path)
-                if params is not None:
-                    yield route, params
