@@ -26,6 +26,20 @@ BUSY_TIMEOUT_S = 5.0
 
 log = logging.getLogger("otuserver.db")
 
+# This process's id, noted again in the child after every fork. Each request
+# needs it to find its connection, and os.getpid() is a system call each time
+# (glibc no longer caches it); the pid only ever changes at a fork.
+_pid = os.getpid()
+
+
+def _note_pid_after_fork() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_note_pid_after_fork)
+
 
 def is_busy(exc: BaseException) -> bool:
     """Is this the lock error that waiting could cure (SQLITE_BUSY or SQLITE_LOCKED)?"""
@@ -70,7 +84,7 @@ class Engine:
 
     def connection(self) -> sqlite3.Connection:
         """This process's (and thread's) connection, opened and prepared on first use."""
-        key = (os.getpid(), threading.get_ident())
+        key = (_pid, threading.get_ident())
         conn = self._connections.get(key)
         if conn is None:
             # Connections inherited from a parent process are dropped, never used or
@@ -82,8 +96,8 @@ class Engine:
     def _open(self) -> sqlite3.Connection:
         self.ensure_directory()
         # isolation_level=None: we issue BEGIN/COMMIT ourselves; `timeout` is the busy timeout.
+        # Rows stay plain tuples (no row_factory): the cheapest thing sqlite3 can build.
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
-        conn.row_factory = sqlite3.Row
         try:
             with busy_means_503():
                 self._prepare(conn)
@@ -112,7 +126,7 @@ class Engine:
             conn.execute("ROLLBACK")
             raise
 
-    def fetch_one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+    def fetch_one(self, sql: str, params: tuple = ()) -> tuple | None:
         """The first row of one SELECT. A lone statement is its own transaction in
         autocommit mode, so it needs no BEGIN/COMMIT (two round trips saved per read)."""
         try:
@@ -148,7 +162,7 @@ class Engine:
 
     def close(self) -> None:
         """Close this process's connections (others' are not ours to close)."""
-        pid = os.getpid()
+        pid = _pid
         for key, conn in list(self._connections.items()):
             if key[0] == pid:
                 conn.close()

@@ -14,6 +14,7 @@ HTTPErrors: ValidationError (400), Conflict (409), DatabaseBusy (503).
 """
 
 import sqlite3
+from collections.abc import Callable
 from typing import ClassVar
 
 from .engine import Engine
@@ -28,6 +29,7 @@ class Model:
     fields: ClassVar[dict[str, Field]] = {}
     pk_name: ClassVar[str] = ""
     _sql: ClassVar[dict[str, str]] = {}
+    _from_db: ClassVar[list[tuple[str, Callable[[object], object]]]] = []
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -37,6 +39,9 @@ class Model:
             raise TypeError(f"{cls.__name__} needs exactly one primary key field, has {keys}")
         cls.pk_name = keys[0]
         cls._sql = _statements(cls.table, cls.pk_name, list(cls.fields))
+        # Only these fields read back differently from how SQLite stores them (a boolean is 0 or 1).
+        cls._from_db = [(name, field.from_db) for name, field in cls.fields.items()
+                        if type(field).from_db is not Field.from_db]
 
     def __init__(self, **values: object) -> None:
         for name in self.fields:
@@ -105,8 +110,17 @@ class Model:
         return f"CREATE TABLE IF NOT EXISTS {quote_identifier(cls.table)} ({columns})"
 
     @classmethod
-    def _from_row(cls, row: sqlite3.Row) -> "Model":
-        return cls(**{name: field.from_db(row[name]) for name, field in cls.fields.items()})
+    def _from_row(cls, row: tuple) -> "Model":
+        """An instance from a row whose columns come in field order (every SELECT here lists them so).
+
+        It runs for every row read, so it skips __init__: a stored row needs no checks.
+        """
+        values = dict(zip(cls.fields, row))
+        for name, from_db in cls._from_db:
+            values[name] = from_db(values[name])
+        instance = cls.__new__(cls)
+        vars(instance).update(values)
+        return instance
 
     def _db_values(self) -> list[object]:
         return [field.to_db(getattr(self, name)) for name, field in self.fields.items()]
