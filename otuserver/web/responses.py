@@ -7,14 +7,41 @@ Content-Length, so nothing here sets them.
 """
 
 import json
+from json import encoder as _json_encoder
 
 from ..http import Response
 
 JSON_CONTENT_TYPE = "application/json"
+_CONTENT_TYPE_FIELD = ("Content-Type", JSON_CONTENT_TYPE)
 
 
 # One encoder for every response: json.dumps() with options builds a new one per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _make_encode():
+    """The C encoder behind _ENCODER, made once; else _ENCODER.encode.
+
+    JSONEncoder.encode() makes a fresh C encoder on every call (iterencode does);
+    making it once takes about a third off encoding a small object. It runs
+    without the circular-reference check (markers=None): our data comes from
+    models and is never circular, and a shared markers dict could keep stale
+    entries after an error. The C encoder returns chunks, joined here.
+    """
+    make = getattr(_json_encoder, "c_make_encoder", None)
+    if make is None:  # a Python built without the _json accelerator
+        return _ENCODER.encode
+    chunks_of = make(None, _ENCODER.default, _json_encoder.encode_basestring, None,
+                     _ENCODER.key_separator, _ENCODER.item_separator, _ENCODER.sort_keys,
+                     _ENCODER.skipkeys, _ENCODER.allow_nan)
+
+    def encode(data: object) -> str:
+        return "".join(chunks_of(data, 0))
+
+    return encode
+
+
+_encode = _make_encode()
 
 
 def dump_json(data: object) -> bytes:
@@ -22,8 +49,10 @@ def dump_json(data: object) -> bytes:
 
     >>> dump_json({"score": 3.5, "name": "ü"})
     b'{"score":3.5,"name":"\\xc3\\xbc"}'
+    >>> dump_json("plain"), dump_json(None), dump_json([1.5, {"a": True}])
+    (b'"plain"', b'null', b'[1.5,{"a":true}]')
     """
-    return _ENCODER.encode(data).encode("utf-8")
+    return _encode(data).encode("utf-8")
 
 
 class JSONResponse(Response):
@@ -38,7 +67,8 @@ class JSONResponse(Response):
 
     def __init__(self, data: object, status: int = 200,
                  headers: list[tuple[str, str]] | None = None) -> None:
-        super().__init__(status, [("Content-Type", JSON_CONTENT_TYPE), *(headers or ())], dump_json(data))
+        fields = [_CONTENT_TYPE_FIELD, *headers] if headers else [_CONTENT_TYPE_FIELD]
+        super().__init__(status, fields, dump_json(data))
         self.data = data
 
 

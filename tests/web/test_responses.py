@@ -1,0 +1,43 @@
+"""JSON responses: compact strict UTF-8 bodies, Content-Type first, an application's headers after it."""
+
+import json
+
+import pytest
+
+from otuserver.web import JSONResponse
+from otuserver.web.responses import dump_json
+
+
+def test_json_is_compact_utf8_and_keeps_key_order():
+    assert dump_json({"b": 1, "a": [True, None, 2.5], "name": "ü€"}) == (
+        '{"b":1,"a":[true,null,2.5],"name":"ü€"}'.encode("utf-8"))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_are_refused_because_json_has_no_such_numbers(value):
+    with pytest.raises(ValueError):
+        dump_json({"score": value})
+
+
+def test_an_object_json_cannot_hold_is_a_type_error():
+    with pytest.raises(TypeError):
+        dump_json({"when": object()})
+
+
+def test_an_encoding_error_leaves_the_encoder_usable_for_the_next_response():
+    shared = {"x": 1}
+    with pytest.raises(ValueError):
+        dump_json([shared, float("nan")])
+    assert dump_json([shared, shared]) == b'[{"x":1},{"x":1}]'
+
+
+def test_content_type_comes_first_and_the_applications_headers_follow():
+    response = JSONResponse({"ok": True}, status=201, headers=[("Location", "/api/scores/1")])
+    assert response.headers == [("Content-Type", "application/json"), ("Location", "/api/scores/1")]
+    assert json.loads(response.body) == {"ok": True}
+
+
+def test_responses_do_not_share_one_header_list():
+    first, second = JSONResponse(1), JSONResponse(2)
+    first.headers.append(("X-Extra", "1"))
+    assert second.headers == [("Content-Type", "application/json")]
