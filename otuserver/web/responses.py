@@ -19,29 +19,24 @@ _CONTENT_TYPE_FIELD = ("Content-Type", JSON_CONTENT_TYPE)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _make_encode():
-    """The C encoder behind _ENCODER, made once; else _ENCODER.encode.
+def _make_c_encoder():
+    """The C encoder behind _ENCODER, made once; None without the _json accelerator.
 
     JSONEncoder.encode() makes a fresh C encoder on every call (iterencode does);
     making it once takes about a third off encoding a small object. It runs
     without the circular-reference check (markers=None): our data comes from
     models and is never circular, and a shared markers dict could keep stale
-    entries after an error. The C encoder returns chunks, joined here.
+    entries after an error. Called as `encoder(data, 0)`, it returns chunks to join.
     """
     make = getattr(_json_encoder, "c_make_encoder", None)
-    if make is None:  # a Python built without the _json accelerator
-        return _ENCODER.encode
-    chunks_of = make(None, _ENCODER.default, _json_encoder.encode_basestring, None,
-                     _ENCODER.key_separator, _ENCODER.item_separator, _ENCODER.sort_keys,
-                     _ENCODER.skipkeys, _ENCODER.allow_nan)
-
-    def encode(data: object) -> str:
-        return "".join(chunks_of(data, 0))
-
-    return encode
+    if make is None:
+        return None
+    return make(None, _ENCODER.default, _json_encoder.encode_basestring, None,
+                _ENCODER.key_separator, _ENCODER.item_separator, _ENCODER.sort_keys,
+                _ENCODER.skipkeys, _ENCODER.allow_nan)
 
 
-_encode = _make_encode()
+_C_ENCODER = _make_c_encoder()
 
 
 def dump_json(data: object) -> bytes:
@@ -52,7 +47,9 @@ def dump_json(data: object) -> bytes:
     >>> dump_json("plain"), dump_json(None), dump_json([1.5, {"a": True}])
     (b'"plain"', b'null', b'[1.5,{"a":true}]')
     """
-    return _encode(data).encode("utf-8")
+    if _C_ENCODER is None:
+        return _ENCODER.encode(data).encode("utf-8")
+    return "".join(_C_ENCODER(data, 0)).encode("utf-8")
 
 
 class JSONResponse(Response):

@@ -52,8 +52,9 @@ class APIService:
     """Dispatch by verb: a GET request calls `self.get(request)`, and so on."""
 
     def __call__(self, request: WebRequest) -> Response:
-        verb = "GET" if request.method == "HEAD" else request.method
-        return getattr(self, verb.lower())(request)
+        method = request.method  # read once: it is a property of the wrapped request
+        # HEAD is answered by get(); the server drops the body (RFC 9110 §9.3.2).
+        return getattr(self, "get" if method == "HEAD" else method.lower())(request)
 
     @property
     def allowed_methods(self) -> frozenset[str]:

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from otuserver.web import JSONResponse
+from otuserver.web import responses
 from otuserver.web.responses import dump_json
 
 
@@ -41,3 +42,10 @@ def test_responses_do_not_share_one_header_list():
     first, second = JSONResponse(1), JSONResponse(2)
     first.headers.append(("X-Extra", "1"))
     assert second.headers == [("Content-Type", "application/json")]
+
+
+def test_without_the_c_accelerator_the_bytes_are_the_same(monkeypatch):
+    data = {"client_id": 7, "score": 2.5, "name": "ü", "tags": [True, None]}
+    fast = dump_json(data)
+    monkeypatch.setattr(responses, "_C_ENCODER", None)
+    assert dump_json(data) == fast
