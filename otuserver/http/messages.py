@@ -111,11 +111,11 @@ class Response:
         b'HTTP/1.1 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: 2\\r\\n'
         """
         if self._wire_head is None:
-            fields = self.headers
+            head = status_line(self.status) + render_fields(self.headers)
             if status_allows_body(self.status):
                 # RFC 9110 §8.6; HEAD gets the same length GET would (§9.3.2).
-                fields = [*fields, ("Content-Length", str(len(self.body)))]
-            self._wire_head = status_line(self.status) + render_fields(fields)
+                head += b"Content-Length: %d\r\n" % len(self.body)
+            self._wire_head = head
         return self._wire_head
 
     def __repr__(self) -> str:
@@ -146,21 +146,27 @@ def render_fields(headers: list[tuple[str, str]]) -> bytes:
     """
     lines = []
     for name, value in headers:
-        # A CR or LF in a name or value would let data from an application split
-        # the response in two (response splitting): a name must be a token
-        # (RFC 9110 §5.1) and a value must hold no CR, LF or NUL (RFC 9110 §5.5).
-        if name not in _VALID_NAMES:
-            if not _FIELD_NAME.fullmatch(name):
-                raise ValueError(f"invalid header field name {name!r}")
-            if len(_VALID_NAMES) < 256:  # an application uses a handful; remember them
-                _VALID_NAMES.add(name)
-        if "\r" in value or "\n" in value or "\x00" in value:
-            raise ValueError(f"CR, LF or NUL in header field {name!r}")
-        lines.append(f"{name}: {value}\r\n")
-    return "".join(lines).encode("latin-1")
+        line = _RENDERED.get((name, value))
+        if line is None:
+            line = _render_field(name, value)
+            if len(_RENDERED) < 256:  # an application repeats a handful (Content-Type, Allow)
+                _RENDERED[name, value] = line
+        lines.append(line)
+    return b"".join(lines)
 
 
-_VALID_NAMES: set[str] = set()
+_RENDERED: dict[tuple[str, str], bytes] = {}
+
+
+def _render_field(name: str, value: str) -> bytes:
+    # A CR or LF in a name or value would let data from an application split
+    # the response in two (response splitting): a name must be a token
+    # (RFC 9110 §5.1) and a value must hold no CR, LF or NUL (RFC 9110 §5.5).
+    if not _FIELD_NAME.fullmatch(name):
+        raise ValueError(f"invalid header field name {name!r}")
+    if "\r" in value or "\n" in value or "\x00" in value:
+        raise ValueError(f"CR, LF or NUL in header field {name!r}")
+    return f"{name}: {value}\r\n".encode("latin-1")
 
 
 def render_head(status: int, headers: list[tuple[str, str]]) -> bytes:
