@@ -28,6 +28,7 @@ SENDFILE_CHUNK_BYTES = 1 << 20
 OUTBOX_HIGH_WATER_BYTES = 65536   # stop answering pipelined requests past this much unsent
 LINGER_TIMEOUT_S = 2.0
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+MSG_MORE = getattr(socket, "MSG_MORE", 0)  # Linux: more data follows this send
 
 
 def error_response(error: HTTPError) -> Response:
@@ -235,7 +236,9 @@ class Connection:
                 else:
                     if len(outbox) > 1 and not isinstance(outbox[1], FileBody):
                         item = self._coalesce()
-                    sent = self.sock.send(item)
+                    # A head followed by a file: MSG_MORE holds it back so that it leaves
+                    # in the same packets as the file's first bytes (nginx's tcp_nopush).
+                    sent = self.sock.send(item, MSG_MORE if len(outbox) > 1 else 0)
                     done = sent == len(item)
                     if not done:
                         outbox[0] = memoryview(item)[sent:]
