@@ -4,6 +4,8 @@ It starts our server and the reference servers (nginx, python -m http.server, a
 blocking teaching server) on loopback, drives them with wrk and ab, and turns the
 numbers into reports/data/*.json, reports/figures/*.png and reports/README.md.
 It must not know the server's internals: it talks to httpd.py over HTTP only.
+(The one exception is instructions.py, which counts the CPU instructions a request
+costs by driving the server's own classes in-process under callgrind.)
 
     from otuserver.bench import run_wrk, start_nginx
     with start_nginx("/srv/www", workers=2) as nginx:

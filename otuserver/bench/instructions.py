@@ -1,0 +1,150 @@
+"""Instructions per request: a deterministic cost measure for the server's hot paths.
+
+Wall-clock benchmarks on a small shared machine move by 2x between runs, so an
+optimisation is judged first by how many CPU instructions one request costs in
+user space, counted by valgrind's callgrind. Each *cycle* below pushes requests
+through the server's real classes in one process -- a Worker, its Connection,
+the parser, the application -- with a socketpair (or a loopback listener) in
+place of the network. Unlike the rest of otuserver.bench, this module knows the
+server's internals: that is its purpose. The count is taken twice, for a few
+requests and for many, and the difference divided, so start-up cost cancels out.
+
+    python -m otuserver.bench.instructions            # all cycles (needs valgrind)
+    python -m otuserver.bench.instructions --cycles keepalive-wrk api-get
+
+The cycles run without valgrind too (`run_cycle`); the tests do that, to keep
+them working.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .docroot import SMALL_PATH, small_page
+
+WRK_REQUEST = b"GET /small.html HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
+AB_KEEPALIVE_REQUEST = (b"GET /small.html HTTP/1.0\r\nConnection: Keep-Alive\r\nHost: 127.0.0.1:8080\r\n"
+                        b"User-Agent: ApacheBench/2.3\r\nAccept: */*\r\n\r\n")
+AB_CLOSE_REQUEST = (b"GET /small.html HTTP/1.0\r\nHost: 127.0.0.1:8080\r\n"
+                    b"User-Agent: ApacheBench/2.3\r\nAccept: */*\r\n\r\n")
+API_ROWS = 100
+
+CYCLES = {
+    "keepalive-wrk": "wrk's two-line request for the 600-byte file, keep-alive",
+    "keepalive-ab": "ab -k's HTTP/1.0 keep-alive request for the 600-byte file",
+    "api-get": "GET /api/scores/{id} (a SQLite read), keep-alive, ids cycling 1..100",
+    "close": "ab's request without keep-alive: accept, parse, answer, close",
+}
+
+
+def _worker(workdir: Path, listener: socket.socket):
+    """A real Worker (not booted: no signals, no heartbeat) serving a tiny root and the API."""
+    import httpd  # the repository's entry point builds the same app the server runs
+    from ..server.worker import Worker
+
+    root = workdir / "root"
+    root.mkdir(exist_ok=True)
+    (root / SMALL_PATH.lstrip("/")).write_bytes(small_page())
+    settings = httpd.read_settings(["-r", str(root), "--db", str(workdir / "scores.sqlite3"),
+                                    "--access-log", "off"])
+    config = httpd.make_config(settings)
+    return Worker(listener, httpd.build_app(config, settings["db"]), config, os.getppid())
+
+
+def _seed(worker, rows: int) -> None:
+    from ..http import Request
+    body = json.dumps({"score": 1.5}).encode()
+    for _ in range(rows):
+        response = worker.app(Request("POST", "/api/scores", "HTTP/1.1",
+                                      [("Host", "h"), ("Content-Type", "application/json")], body))
+        if response.status != 201:
+            raise RuntimeError(f"seeding answered {response.status}")
+
+
+def run_cycle(name: str, requests: int, workdir: Path) -> list[bytes]:
+    """Push `requests` requests of cycle `name` through a fresh worker; the last response is returned
+    (with the first), so a caller can check the cycle still does what it says."""
+    from ..server.connection import Connection
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    worker = _worker(workdir, listener)
+    seen: list[bytes] = []
+    try:
+        if name == "close":
+            for _ in range(requests):
+                with socket.create_connection(listener.getsockname()) as client:
+                    client.sendall(AB_CLOSE_REQUEST)
+                    worker.accept()
+                    for conn in list(worker.connections.values()):
+                        conn.on_event(0)
+                    seen.append(client.recv(65536))
+                    del seen[1:-1]
+            return seen
+        if name == "api-get":
+            _seed(worker, API_ROWS)
+        ours, client = socket.socketpair()
+        ours.setblocking(False)
+        conn = Connection(ours, "127.0.0.1", worker)
+        for i in range(requests):
+            if name == "api-get":
+                client.sendall(b"GET /api/scores/%d HTTP/1.1\r\nHost: h\r\n\r\n" % (i % API_ROWS + 1))
+            else:
+                client.sendall(WRK_REQUEST if name == "keepalive-wrk" else AB_KEEPALIVE_REQUEST)
+            conn.on_event(0)
+            seen.append(client.recv(65536))
+            del seen[1:-1]
+        client.close()
+        conn.close()
+        return seen
+    finally:
+        listener.close()
+
+
+def _collected(name: str, requests: int) -> int:
+    """Instructions callgrind counted for one child process running `requests` of cycle `name`."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+               sys.executable, "-m", "otuserver.bench.instructions", "--child", name, str(requests)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parents[2])
+    for line in done.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise RuntimeError(f"callgrind gave no count for {name}:\n{done.stderr[-2000:]}")
+
+
+def instructions_per_request(name: str, requests: int = 2000, baseline: int = 10) -> int:
+    """(count for baseline + requests) - (count for baseline), divided by requests."""
+    return (_collected(name, baseline + requests) - _collected(name, baseline)) // requests
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m otuserver.bench.instructions",
+                                     description="CPU instructions per request, counted by callgrind.")
+    parser.add_argument("--cycles", nargs="+", choices=sorted(CYCLES), default=list(CYCLES))
+    parser.add_argument("--requests", type=int, default=2000, help="requests per count (default 2000)")
+    parser.add_argument("--child", nargs=2, metavar=("CYCLE", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        with tempfile.TemporaryDirectory(prefix="otu-instr-") as workdir:
+            run_cycle(args.child[0], int(args.child[1]), Path(workdir))
+        return 0
+    python_executable = os.path.realpath(sys.executable)
+    if not shutil.which("valgrind"):
+        print("valgrind is not installed (apt install valgrind)", file=sys.stderr)
+        return 2
+    print(f"callgrind, {args.requests} requests per count, {python_executable}")
+    for name in args.cycles:
+        print(f"{name:15} {instructions_per_request(name, args.requests):>9,} instructions/request"
+              f"   ({CYCLES[name]})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
