@@ -29,11 +29,7 @@ class Headers:
     def from_lowered(cls, items: list[tuple[str, str]]) -> "Headers":
         """Adopt a list whose names are lower-cased already (the parser's, on its hot path)."""
         headers = cls.__new__(cls)
-        headers._items = items
-        headers.by_name = joined = dict(items)
-        headers.repeated = len(joined) != len(items)
-        if headers.repeated:
-            headers._adopt(items)
+        headers._adopt(items)
         return headers
 
     def _adopt(self, items: list[tuple[str, str]]) -> None:
@@ -42,11 +38,7 @@ class Headers:
         self.by_name: dict[str, str] = dict(items)
         self.repeated = len(self.by_name) != len(items)  # some name came on more than one line
         if self.repeated:
-            # RFC 9110 §5.3: repeated fields mean their values joined with ", ", in order.
-            joined: dict[str, str] = {}
-            for name, value in items:
-                joined[name] = joined[name] + ", " + value if name in joined else value
-            self.by_name = joined
+            self.by_name = _joined(items)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The field's value; repeated fields are joined with ", " as RFC 9110 §5.3 allows."""
@@ -80,6 +72,18 @@ class Headers:
 
     def __repr__(self) -> str:
         return f"Headers({self._items!r})"
+
+
+def _joined(items: list[tuple[str, str]]) -> dict[str, str]:
+    """RFC 9110 §5.3: a field repeated on several lines means its values joined with ", ", in order.
+
+    >>> _joined([("a", "1"), ("b", "2"), ("a", "3")])
+    {'a': '1, 3', 'b': '2'}
+    """
+    joined: dict[str, str] = {}
+    for name, value in items:
+        joined[name] = joined[name] + ", " + value if name in joined else value
+    return joined
 
 
 def header_tokens(value: str | None) -> set[str]:

@@ -60,9 +60,6 @@ class ServerFields:
             self.rendered = ((common + "Connection: close\r\n\r\n").encode("ascii"),
                              (common + "Connection: keep-alive\r\n\r\n").encode("ascii"))
 
-    def render(self, keep_alive: bool) -> bytes:
-        return self.rendered[keep_alive]
-
 
 class Connection:
     """The state of one accepted socket, from the first byte to close."""
@@ -160,19 +157,19 @@ class Connection:
                 self._fail(error)
                 return False
             if request is None:
-                if self.parser.expects_continue:
-                    self._maybe_continue()
+                if self.parser.expects_continue and not self.continue_sent:
+                    self._send_continue()
                 return False
             self.continue_sent = False
             self._respond(request)
         return False
 
-    def _maybe_continue(self) -> None:
-        if self.parser.expects_continue and not self.continue_sent:
-            self.continue_sent = True
-            self.writing = True
-            self.outbox.append(CONTINUE)
-            self.queued_bytes += len(CONTINUE)
+    def _send_continue(self) -> None:
+        """Tell a client waiting before its body to send it (RFC 9110 §10.1.1), once per request."""
+        self.continue_sent = True
+        self.writing = True
+        self.outbox.append(CONTINUE)
+        self.queued_bytes += len(CONTINUE)
 
     def _respond(self, request: Request) -> None:
         self.requests_answered += 1
@@ -188,8 +185,7 @@ class Connection:
             response = error_response(HTTPError("the server hit an unexpected error"))
             head = response.wire_head()
         sent = self._queue(head, response, request.method == "HEAD", keep_alive)
-        if self.worker.access_log:
-            self.worker.access_log.record(self.client, request, response.status, sent)
+        self._log(request, response.status, sent)
         if not keep_alive:
             self.closing = True
 
@@ -197,7 +193,7 @@ class Connection:
         """The one place a protocol error becomes a response: send it, then close."""
         response = error_response(error)
         sent = self._queue(response.wire_head(), response, False, False)
-        self.worker.log_access(self.client, None, error.status, sent)
+        self._log(None, error.status, sent)
         self.closing = self.linger = True
 
     # -- output -------------------------------------------------------------
@@ -349,6 +345,11 @@ class Connection:
     abort = close
 
     # -- helpers ------------------------------------------------------------
+
+    def _log(self, request: Request | None, status: int, body_bytes: int) -> None:
+        access_log = self.worker.access_log  # None with --access-log off
+        if access_log is not None:
+            access_log.record(self.client, request, status, body_bytes)
 
     def _want(self, events: int) -> None:
         if events != self.events:

@@ -164,10 +164,6 @@ class Worker:
         if not self.accepting and not self.stopping and len(self.connections) < self.config.max_connections:
             self._accept_more(True)
 
-    def log_access(self, client, request, status, body_bytes) -> None:
-        if self.access_log:
-            self.access_log.record(client, request, status, body_bytes)
-
 
 def _raise_open_files_limit(wanted: int) -> None:
     # Every connection is a descriptor; the usual soft limit of 1024 would cap us far too early.
