@@ -317,9 +317,9 @@ class RequestParser:
         # Built now, before any body byte is read, so a bad target (percent-decoding,
         # NUL) is refused without waiting for, or inviting, the body.
         self._request = Request(method, target, version, headers, b"", self.client)
-        expect = by_name.get("expect")
-        if expect is not None and version == "HTTP/1.1":  # HTTP/1.0 ignores Expect (RFC 9110 §10.1.1)
-            if expect.strip().lower() != "100-continue":
+        expect = by_name.get("expect")  # empty (values come trimmed): a list of no expectations
+        if expect and version == "HTTP/1.1":  # HTTP/1.0 ignores Expect (RFC 9110 §10.1.1)
+            if expect.lower() != "100-continue":
                 # RFC 9110 §10.1.1: an expectation the server cannot meet MAY get 417.
                 raise ExpectationFailed(f"cannot meet the expectation {expect[:40]!r}")
             # The client may wait for "100 Continue" before it sends its body.

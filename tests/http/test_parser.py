@@ -39,6 +39,7 @@ def post(body_head: bytes, body: bytes, version="HTTP/1.1") -> bytes:
 VALID = [
     ("http10_ignores_any_expectation", b"GET / HTTP/1.0\r\nExpect: 200-ok\r\n\r\n",
      [req(version="HTTP/1.0", headers=[("expect", "200-ok")])]),
+    ("an_empty_expect_expects_nothing", get("/", b"Expect: "), [req(headers=[HOST, ("expect", "")])]),
     ("simple_get", get("/"), [req()]),
     ("http10_needs_no_host", b"GET /index.html HTTP/1.0\r\n\r\n",
      [req(target="/index.html", version="HTTP/1.0", headers=())]),

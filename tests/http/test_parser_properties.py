@@ -88,7 +88,9 @@ def test_answer_does_not_depend_on_the_cutting(data, raw):
 
 TCHAR = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 UNRESERVED = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@")
-FRAMING = {"host", "content-length", "transfer-encoding"}
+# Fields with rules of their own are drawn separately or not at all: any Expect value but
+# 100-continue gets a 417 (RFC 9110 §10.1.1), so a random one is not a valid request.
+FRAMING = {"host", "content-length", "transfer-encoding", "expect"}
 
 tokens = st.text(alphabet=TCHAR, min_size=1, max_size=12)
 # Any text but NUL (refused in a path) and lone surrogates (not encodable as UTF-8).
