@@ -12,7 +12,7 @@ import re
 from .errors import BadRequest
 from .headers import Headers, header_tokens
 from .status import reason_phrase
-from .urls import parse_query, percent_decode
+from .urls import parse_query, percent_decode, split_target
 
 
 # RFC 9110 §5.6.2: a field name is a token.
@@ -39,7 +39,7 @@ class Request:
         self.headers = headers if isinstance(headers, Headers) else Headers(headers or ())
         self.body = body
         self.client = client  # the peer's address, for logs; empty when there is none
-        raw_path, _, self.query_string = target.partition("?")  # the fragment never arrives
+        raw_path, self.query_string = split_target(target)
         if "%" in raw_path:
             raw_path = percent_decode(raw_path)
         if "\x00" in raw_path:

@@ -64,7 +64,9 @@ _MAX_VALID_HOSTS = 256
 # The fast path for field lines that break no rule: each a token, a colon, and a
 # value without controls other than HTAB (RFC 9110 §5.5, RFC 9112 §5). A block it
 # does not match goes line by line through _parse_field_line, which names the rule.
-_FIELD_TEXT = r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\x00-\x08\x0a-\x1f\x7f]*)"
+_TOKEN_TEXT = _TCHARS.decode("ascii")              # the same token rule, for text patterns
+_VALUE_CHARS = r"[^\x00-\x08\x0a-\x1f\x7f]"         # VCHAR, SP, HTAB, obs-text
+_FIELD_TEXT = r"(%s):(%s*)" % (_TOKEN_TEXT, _VALUE_CHARS)
 _VALID_FIELD_BLOCK = re.compile(r"(?:%s\n)*%s" % (_FIELD_TEXT, _FIELD_TEXT))
 _FIELD_LINE = re.compile(_FIELD_TEXT)
 
@@ -73,11 +75,10 @@ _FIELD_LINE = re.compile(_FIELD_TEXT)
 # and field lines that break no rule. Anything else, or a head arriving in pieces,
 # takes the step-by-step path below, which accepts the same heads and names the
 # rule a bad one breaks; the property tests hold the two paths to the same answers.
-_SIMPLE_REQUEST_LINE = re.compile(r"(%s) (/[\x21-\x7e]*) HTTP/1\.([01])\r\n" % _TCHARS.decode())
+_SIMPLE_REQUEST_LINE = re.compile(r"(%s) (/[\x21-\x7e]*) HTTP/1\.([01])\r\n" % _TOKEN_TEXT)
 # One field line, from a line start to its CRLF; findall over the field lines yields
 # as many (name, value) pairs as there are lines only if every line is well formed.
-_SIMPLE_FIELD = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)\r\n",
-                           re.MULTILINE)
+_SIMPLE_FIELD = re.compile(r"^(%s):[ \t]*(%s*)\r\n" % (_TOKEN_TEXT, _VALUE_CHARS), re.MULTILINE)
 
 # Shortcuts past the regexes for what nearly every request sends (all valid tokens).
 _COMMON_METHODS = frozenset((b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH"))
@@ -170,9 +171,7 @@ class RequestParser:
             raise
 
     def _advance(self) -> Request | None:
-        if self._state == _HEAD:
-            if not self._buffer:
-                return None
+        if self._state == _HEAD:  # with bytes buffered: next_request() answered the empty case
             # The one-pass head is tried once per head, when its first bytes arrive: a
             # head that comes in pieces is read step by step, never rescanned from the start.
             simple = self._request_line is None and self._scan_from == 0 and self._read_simple_head()

@@ -280,8 +280,7 @@ class Connection:
             # A response just went out: now the client has the idle (or, if the
             # next request has begun, the request) timeout to go on.
             self.writing = False
-            if self.events != READ:
-                self._want(READ)
+            self._want(READ)
             self.idle = not self.parser.in_progress
             self._arm(config.keepalive_timeout if self.idle else config.request_timeout)
 
