@@ -30,8 +30,11 @@ CAVEATS = """\
 - **The 954 KB file** moves about 1 GB/s over loopback, and wrk must read every byte on the same cores:
   that rate is bounded by the client's copying as much as by the server, so a ratio near 1 there says
   little about the server.
-- **Short runs.** Each point is one run of the stated duration after a short warm-up; there is no
-  repetition, so differences of a few percent are noise.
+- **Short runs, few rounds.** Where a scenario's description names rounds (the side-by-side and ab
+  scenarios, which decide the targets), ours and nginx ran in interleaved rounds and the median round is
+  shown, with every round's figure beside it; the sweeps are one run per point. Rounds on a shared machine
+  differ by 10-20%, so differences of a few percent are noise, and a ratio near a target can fall on either
+  side of it in another run.
 - **python -m http.server** speaks HTTP/1.0 (a new connection per request, even under wrk's keep-alive)
   and logs every request to stderr, which the harness sends to a file; it has no switch to turn that off.
 """
@@ -66,12 +69,46 @@ def _target(text: str, measured: str, met: bool | None) -> dict:
     return {"target": text, "measured": measured, "met": met}
 
 
+def _round_rates(run: dict | None) -> dict:
+    """{round: req/s} of every round a (median) run stands for; a one-round run is round 0."""
+    if run is None:
+        return {}
+    return {r.get("round", 0): r["rps"] for r in run.get("rounds", [run])}
+
+
+def round_ratios(a: dict | None, b: dict | None) -> list[float | None]:
+    """a / b round by round, for the rounds both ran (each pair measured minutes apart at most).
+
+    >>> round_ratios({"rps": 6, "rounds": [{"round": 0, "rps": 6}, {"round": 1, "rps": 4}]},
+    ...              {"rps": 8, "rounds": [{"round": 0, "rps": 12}, {"round": 1, "rps": 8}]})
+    [0.5, 0.5]
+    """
+    rates_a, rates_b = _round_rates(a), _round_rates(b)
+    return [ratio(rates_a[k], rates_b[k]) for k in sorted(rates_a) if k in rates_b]
+
+
+def _by_round(ratios: list[float | None]) -> str:
+    return " · ".join(fmt_ratio(r) for r in ratios) if len(ratios) > 1 else ""
+
+
+def _measured_ratio(r: float, a: dict, b: dict, by_round: list[float | None]) -> str:
+    text = f"{fmt_ratio(r)} ({a['rps']:,.0f} vs {b['rps']:,.0f} req/s"
+    if len(by_round) > 1:
+        text += f"; medians of {len(by_round)} rounds, by round {_by_round(by_round)}"
+    return text + ")"
+
+
 def _vs_nginx(data: dict | None, case: str, floor: float, text: str) -> dict:
     ours, nginx = _run(data, "ours", case), _run(data, "nginx", case)
     r = ratio(_rps(ours), _rps(nginx))
     if r is None:
         return _target(text, "not measured (nginx or the run is missing)", None)
-    return _target(text, f"{fmt_ratio(r)} ({ours['rps']:,.0f} vs {nginx['rps']:,.0f} req/s)", r >= floor)
+    return _target(text, _measured_ratio(r, ours, nginx, round_ratios(ours, nginx)), r >= floor)
+
+
+def _all_rounds_clean(run: dict) -> bool:
+    """No round of this run had an error, a failed request or an abandoned ab."""
+    return all(not r.get("errors_total") and not r.get("aborted") for r in run.get("rounds", [run]))
 
 
 def _ab_target(data: dict | None) -> dict:
@@ -80,11 +117,13 @@ def _ab_target(data: dict | None) -> dict:
     if not ours or not nginx:
         return _target(text, "not measured", None)
     r = ratio(ours["rps"], nginx["rps"])
-    measured = (f"{ours['complete']} complete, {ours['failed']} failed, {ours['non_2xx']} non-2xx; "
-                f"{fmt_ratio(r)} ({_num(ours['rps'])} vs {_num(nginx['rps'])} req/s)")
-    if ours["aborted"]:
-        measured += f"; ab gave up: {ours['aborted']}"
-    return _target(text, measured, ours["errors_total"] == 0 and r is not None and r >= AB_VS_NGINX)
+    rounds = ours.get("rounds", [ours])
+    measured = (f"{sum(x['complete'] for x in rounds)} complete, {sum(x['failed'] for x in rounds)} failed, "
+                f"{sum(x['non_2xx'] for x in rounds)} non-2xx in {len(rounds)} round(s); ")
+    measured += _measured_ratio(r, ours, nginx, round_ratios(ours, nginx)) if r is not None else "n/a"
+    if any(x.get("aborted") for x in rounds):
+        measured += "; ab gave up in a round: " + "; ".join(x["aborted"] for x in rounds if x.get("aborted"))
+    return _target(text, measured, _all_rounds_clean(ours) and r is not None and r >= AB_VS_NGINX)
 
 
 def _api_target(data: dict | None) -> dict:
@@ -93,7 +132,7 @@ def _api_target(data: dict | None) -> dict:
     r = ratio(_rps(api), _rps(small))
     if r is None:
         return _target(text, "not measured", None)
-    return _target(text, f"{fmt_ratio(r)} ({api['rps']:,.0f} vs {small['rps']:,.0f} req/s)", r >= API_VS_SMALL)
+    return _target(text, _measured_ratio(r, api, small, round_ratios(api, small)), r >= API_VS_SMALL)
 
 
 def _idle_target(data: dict | None) -> dict:
@@ -162,9 +201,16 @@ def _errors(run: dict | None) -> str:
         return "n/a"
     if run["tool"] == "ab":
         aborted = f", ab gave up: {run['aborted']} ({run['unfinished']} unfinished)" if run["aborted"] else ""
-        return f"{run['failed']} failed, {run['non_2xx']} non-2xx{aborted}"
+        return f"{run['failed']} failed, {run['non_2xx']} non-2xx{aborted}{_other_rounds_errors(run)}"
     e = run["errors"]
-    return "0" if not run["errors_total"] else "/".join(str(e[k]) for k in ("connect", "read", "write", "status", "timeout"))
+    text = "0" if not run["errors_total"] else "/".join(str(e[k]) for k in ("connect", "read", "write", "status", "timeout"))
+    return text + _other_rounds_errors(run)
+
+
+def _other_rounds_errors(run: dict) -> str:
+    """' (+N in other rounds)' when a round not shown had errors: the median must not hide them."""
+    others = sum(r.get("errors_total") or 0 for r in run.get("rounds", [])) - (run.get("errors_total") or 0)
+    return f" (+{others} in other rounds)" if others else ""
 
 
 ERRORS_NOTE = ("Errors: 0, or wrk's connect/read/write/status/timeout counts; "
@@ -183,9 +229,10 @@ def _section_reference(d: dict) -> str:
         runs = [_run(d, s, case) for s in servers]
         nginx = _run(d, "nginx", case)
         rows.append([case, *[_num(_rps(r)) for r in runs], fmt_ratio(ratio(_rps(runs[0]), _rps(nginx))),
+                     _by_round(round_ratios(runs[0], nginx)) or "n/a",
                      *[_num(r["latency_ms"]["p99"], 1) if r else "n/a" for r in runs],
                      " · ".join(_errors(r) for r in runs)])
-    header = ["case", *[f"{s} req/s" for s in servers], "ours / nginx",
+    header = ["case", *[f"{s} req/s" for s in servers], "ours / nginx", "ours / nginx by round",
               *[f"{s} p99 ms" for s in servers], "errors (" + " · ".join(servers) + ")"]
     return table(header, rows)
 
@@ -195,11 +242,12 @@ def _section_ab(d: dict) -> str:
     for run in d["runs"]:
         nginx = _run(d, "nginx", run["case"])
         rows.append([run["case"].replace("_", " "), run["server"], _num(run["rps"]),
+                     " · ".join(_num(v) for v in _round_rates(run).values()),
                      fmt_ratio(ratio(run["rps"], _rps(nginx))), run["complete"], run["failed"],
                      run["non_2xx"], _num(run["latency_ms"].get("p50")), _num(run["latency_ms"].get("p99")),
-                     f"ab gave up: {run['aborted']}" if run["aborted"] else ""])
-    return table(["run", "server", "req/s", "vs nginx", "complete", "failed", "non-2xx", "p50 ms", "p99 ms",
-                  "note"], rows)
+                     (f"ab gave up: {run['aborted']}" if run["aborted"] else "") + _other_rounds_errors(run)])
+    return table(["run", "server", "req/s", "req/s by round", "vs nginx", "complete", "failed", "non-2xx",
+                  "p50 ms", "p99 ms", "note"], rows)
 
 
 def _section_concurrency(d: dict) -> str:

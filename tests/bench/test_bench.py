@@ -96,6 +96,21 @@ def test_the_servers_under_test_answer_the_measured_requests(quick_run):
     assert nginx_ab["complete"] > 0
 
 
+def test_target_scenarios_keep_the_median_round_and_every_round(quick_run):
+    """ours and nginx run in every round; the run shown is one of them, and no round is dropped."""
+    _, data, _ = quick_run
+    for name in ("reference", "ab"):
+        rounds = data[name]["plan"]["rounds"]
+        assert rounds >= 2, "the quick plan must exercise rounds"
+        every = data[name]["all_rounds"]
+        for run in data[name]["runs"]:
+            measured = [r for r in every if (r["server"], r["case"]) == (run["server"], run["case"])]
+            expected = rounds if run["server"] in ("ours", "nginx") else 1
+            assert len(run["rounds"]) == len(measured) == expected, (name, run["server"], run["case"])
+            assert [r["rps"] for r in run["rounds"]] == [r["rps"] for r in measured]
+            assert run["round"] in [r["round"] for r in measured]
+
+
 def test_idle_scenario_reports_rss_and_sockets_per_worker(quick_run):
     _, data, _ = quick_run
     per_server = {entry["server"]: entry for entry in data["idle"]["per_server"]}
