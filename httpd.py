@@ -17,11 +17,13 @@ import os
 import sys
 
 from api import create_app
-from otuserver.http import Limits
+from otuserver.http import HTTPError, Limits
+from otuserver.http.urls import percent_decode, split_target
 from otuserver.server import daemon
 from otuserver.server.config import ServerConfig
 from otuserver.server.master import Master, bind_listener
 from otuserver.server.static import StaticFiles
+from otuserver.web.errors import error_response as json_error_response
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 USAGE_ERROR = 2
@@ -164,7 +166,12 @@ def _check_writable(log_path: str) -> None:
 
 
 def build_app(config: ServerConfig, db_path: str):
-    """The application every worker serves: the JSON API under /api/, files everywhere else."""
+    """The application every worker serves: the JSON API under /api/, files everywhere else.
+
+    It carries the connection's optional hook `error_response(error, target)`, so
+    that a protocol error on an API target (a 413 body, bad chunked framing) comes
+    back as the API's JSON `{"error": ...}` and not as text an API client cannot parse.
+    """
     static = StaticFiles(config.root)
     try:
         api = create_app(db_path, max_body_bytes=config.limits.max_body_bytes)
@@ -179,7 +186,28 @@ def build_app(config: ServerConfig, db_path: str):
             return api(request)
         return static(request)
 
+    def error_response(error: HTTPError, target: str):
+        """The API's JSON for an error on one of its targets; None leaves the server's text."""
+        path = _target_path(target)
+        if path == API_PREFIX or path.startswith(api_root):  # the same split as app()
+            return json_error_response(error)
+        return None
+
+    app.error_response = error_response
     return app
+
+
+def _target_path(target: str) -> str:
+    """The path of a request-target, percent-decoded as Request decodes it; raw if it cannot be.
+
+    >>> _target_path("/api/scores?page=2"), _target_path("/%61pi/x"), _target_path("/api/%zz")
+    ('/api/scores', '/api/x', '/api/%zz')
+    """
+    path = split_target(target)[0]
+    try:
+        return percent_decode(path)
+    except HTTPError:
+        return path  # the undecodable path is itself the error; its raw form still says whose
 
 
 def serve(argv: list[str], settings: dict) -> int:

@@ -7,7 +7,9 @@ or several pipelined requests at once, whose leftover bytes wait for the next ca
 
 Anything malformed raises an HTTPError carrying its status (400, 413, 414, 417,
 431, 501, 505); after that the parser is finished, because the byte stream can no
-longer be trusted to be in step (request smuggling starts exactly there).
+longer be trusted to be in step (request smuggling starts exactly there), and
+`target` still names the request it failed on, if its request line had been read.
+It knows nothing of routes: what a target means is the application's business.
 """
 
 import re
@@ -131,6 +133,7 @@ class RequestParser:
         self._trailer_bytes = 0      # the trailer section counts against the head limits
         self._trailer_fields = 0
         self._error: HTTPError | None = None
+        self._failed_target: str | None = None  # a one-pass head refused after its request line
         self.expects_continue = False  # the client waits for "100 Continue" before its body
 
     # -- feeding ------------------------------------------------------------
@@ -154,6 +157,26 @@ class RequestParser:
     @property
     def buffered_bytes(self) -> int:
         return len(self._buffer)
+
+    @property
+    def target(self) -> str | None:
+        """The request-target of the request being read (or refused); None before its request line.
+
+        Read on the error path only, so it costs a parsed request nothing. A server
+        may use it to answer an error in the form that target's application speaks.
+        >>> p = RequestParser(Limits(max_body_bytes=10))
+        >>> p.receive_data(b"POST /api/x HTTP/1.1\\r\\nHost: a\\r\\nContent-Length: 99\\r\\n\\r\\n")
+        >>> p.next_request()
+        Traceback (most recent call last):
+        otuserver.http.errors.ContentTooLarge: body exceeds 10 bytes
+        >>> p.target
+        '/api/x'
+        """
+        if self._request is not None:       # the head was accepted: reading (or refusing) its body
+            return self._request.target
+        if self._request_line is not None:  # step by step: the head's request line is read
+            return self._request_line[1]
+        return self._failed_target
 
     # -- the state machine --------------------------------------------------
 
@@ -224,10 +247,11 @@ class RequestParser:
         fields = bytes(buffer[self._line_end + 1:match.start()])
         del buffer[:match.end()]
         request_line = self._request_line
-        self._request_line, self._line_end, self._scan_from, self._fields_seen = None, -1, 0, 0
         headers = _parse_fields(fields, limits.max_header_fields)
         _check_host(request_line[2], headers)
         self._start_message(*request_line, headers)
+        # Reset only once the head is accepted: until then _request_line names it (see target).
+        self._request_line, self._line_end, self._scan_from, self._fields_seen = None, -1, 0, 0
         return True
 
     def _read_simple_head(self) -> bool:
@@ -255,8 +279,12 @@ class RequestParser:
             headers = Headers.from_lowered([(name.lower(), value) for name, value in pairs])
         method, target, minor = line.groups()
         version = "HTTP/1.1" if minor == "1" else "HTTP/1.0"
-        _check_host(version, headers)
-        self._start_message(method, target, version, headers)
+        try:  # free unless it raises (Python 3.11's zero-cost try)
+            _check_host(version, headers)
+            self._start_message(method, target, version, headers)
+        except HTTPError:
+            self._failed_target = target  # the step-by-step path keeps it in _request_line
+            raise
         return True
 
     def _read_request_line(self) -> bool:

@@ -7,6 +7,12 @@ outbox of byte strings and FileBody ranges (sent with os.sendfile). It stops
 reading while a response is still unsent (back-pressure), answers pipelined
 requests in order, and turns a parse error into one small response with
 `Connection: close`. It knows nothing of routing, files or databases.
+
+That response is text/plain unless the application offers the optional hook
+`app.error_response(error, target) -> Response | None`: when the parser can name
+the failed request's target, the hook may render the error in that target's own
+form (the same status and fields, e.g. as JSON); None, or a hook that fails,
+leaves the plain-text answer.
 """
 
 import logging
@@ -191,10 +197,29 @@ class Connection:
 
     def _fail(self, error: HTTPError) -> None:
         """The one place a protocol error becomes a response: send it, then close."""
-        response = error_response(error)
+        response = self._render_error(error)
         sent = self._queue(response.wire_head(), response, False, False)
         self._log(None, error.status, sent)
         self.closing = self.linger = True
+
+    def _render_error(self, error: HTTPError) -> Response:
+        """The application's form of a protocol error when it has one for the target, else ours."""
+        hook = getattr(self.worker.app, "error_response", None)
+        target = self.parser.target if hook is not None else None
+        if target is None:
+            return error_response(error)  # no hook, or the request line never made sense
+        try:
+            response = hook(error, target)
+            if response is None:
+                return error_response(error)  # not a target the application answers for
+            if response.status != error.status:
+                raise ValueError(f"the hook answered {error.status} with {response.status}")
+            response.wire_head()  # rendered here, so that a bad header falls back too
+            return response
+        except Exception:
+            # An application's fault must not cost the worker, nor the client its answer.
+            log.exception("error_response hook failed for %r; answering in plain text", target)
+            return error_response(error)
 
     # -- output -------------------------------------------------------------
 
