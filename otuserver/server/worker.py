@@ -5,7 +5,8 @@ builds its own epoll set (an epoll descriptor must never be shared across a
 fork), accepts with EPOLLEXCLUSIVE so one connection wakes one worker, and runs
 until told to stop. SIGTERM drains gracefully, SIGQUIT stops at once, SIGINT is
 ignored (the master decides), and the worker leaves by itself when its master
-disappears. It knows the application only as `app(request) -> Response`.
+disappears. It knows the application only as `app(request) -> Response` (the
+connection may also ask its optional `error_response` hook, see connection.py).
 """
 
 import logging
