@@ -33,7 +33,7 @@ CAVEATS = """\
 - **Short runs, few rounds.** Where a scenario's description names rounds (the side-by-side and ab
   scenarios, which decide the targets), ours and nginx ran in interleaved rounds and the median round is
   shown, with every round's figure beside it; the sweeps are one run per point. Rounds on a shared machine
-  differ by 10-20%, so differences of a few percent are noise, and a ratio near a target can fall on either
+  differ by 10-30%, so differences of a few percent are noise, and a ratio near a target can fall on either
   side of it in another run.
 - **python -m http.server** speaks HTTP/1.0 (a new connection per request, even under wrk's keep-alive)
   and logs every request to stderr, which the harness sends to a file; it has no switch to turn that off.
