@@ -8,6 +8,12 @@ rules care how many Content-Length or Host lines arrived.
 
 from collections.abc import Iterable, Iterator
 
+# RFC 9110 §5.1: a field name is a token.  §5.6.2:  token = 1*tchar
+#   tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+# The one spelling of the rule, as regex text: the parser checks requests with it
+# (methods, field names, chunk extensions) and messages checks response fields.
+TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+
 
 class Headers:
     """Header fields of one message.

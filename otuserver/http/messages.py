@@ -10,13 +10,12 @@ A Response body is `bytes` or any sized object the server knows how to send
 import re
 
 from .errors import BadRequest
-from .headers import Headers, header_tokens
+from .headers import TOKEN, Headers, header_tokens
 from .status import reason_phrase
 from .urls import parse_query, percent_decode, split_target
 
 
-# RFC 9110 §5.6.2: a field name is a token.
-_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_NAME = re.compile(TOKEN)  # RFC 9110 §5.1: a field name is a token
 
 
 class Request:
