@@ -119,7 +119,7 @@ class Model:
         for name, from_db in cls._from_db:
             values[name] = from_db(values[name])
         instance = cls.__new__(cls)
-        vars(instance).update(values)
+        instance.__dict__ = values  # adopted, not copied: the row becomes the instance's attributes
         return instance
 
     def _db_values(self) -> list[object]:
