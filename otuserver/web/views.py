@@ -24,6 +24,8 @@ HTTPErrors for the app to render.
     model.json_schema(for_input=...)   for the OpenAPI document
 """
 
+from collections.abc import Callable
+from functools import cached_property
 from typing import ClassVar
 
 from ..http import Response
@@ -53,8 +55,21 @@ class APIService:
 
     def __call__(self, request: WebRequest) -> Response:
         method = request.method  # read once: it is a property of the wrapped request
-        # HEAD is answered by get(); the server drops the body (RFC 9110 §9.3.2).
-        return getattr(self, "get" if method == "HEAD" else method.lower())(request)
+        handler = self.handlers.get(method)
+        if handler is None:  # a verb outside VERBS, routed with explicit methods=: ask by name
+            handler = getattr(self, "get" if method == "HEAD" else method.lower())
+        return handler(request)
+
+    @cached_property
+    def handlers(self) -> dict[str, Callable[[WebRequest], Response]]:
+        """Verb -> bound method, made on first use, so a request costs one dict lookup.
+
+        HEAD is answered by get(); the server drops the body (RFC 9110 §9.3.2).
+        """
+        table = {verb: getattr(self, verb.lower()) for verb in self.allowed_methods}
+        if "GET" in table:
+            table["HEAD"] = table["GET"]
+        return table
 
     @property
     def allowed_methods(self) -> frozenset[str]:

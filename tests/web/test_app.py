@@ -3,7 +3,7 @@
 import logging
 
 from otuserver.http import BadRequest, Request
-from otuserver.web import App, JSONResponse, Router
+from otuserver.web import APIService, App, JSONResponse, Router
 
 from .gadgets import body_of, build_app, call
 
@@ -101,6 +101,21 @@ def test_app_keeps_serving_after_an_unexpected_exception():
 def test_http_error_raised_in_a_handler_renders_as_json_with_its_status():
     response = failing_app(BadRequest("no good"))(Request("GET", "/boom"))
     assert (response.status, body_of(response)) == (400, {"error": "no good"})
+
+
+def test_a_service_dispatches_each_verb_to_its_method_and_head_to_get():
+    class Echo(APIService):
+        def get(self, request):
+            return JSONResponse("get")
+
+        def options(self, request):  # not in VERBS: reachable only with explicit methods=
+            return JSONResponse("options")
+
+    router = Router()
+    router.add("/echo", Echo(), methods=["GET", "OPTIONS"])
+    app = App(router)
+    assert [body_of(app(Request(verb, "/echo"))) for verb in ("GET", "HEAD", "OPTIONS")] == [
+        "get", "get", "options"]
 
 
 def test_openapi_document_is_built_from_the_routes_and_the_model(app):
