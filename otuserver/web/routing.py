@@ -88,9 +88,11 @@ class Route:
     name: str = ""
     regex: re.Pattern = field(init=False, repr=False)
     converters: dict = field(init=False, repr=False)
+    _conversions: tuple = field(init=False, repr=False)  # converters.items(), iterated per match
 
     def __post_init__(self) -> None:
         self.regex, self.converters = compile_path(self.template)
+        self._conversions = tuple(self.converters.items())
 
     @property
     def is_static(self) -> bool:
@@ -102,7 +104,7 @@ class Route:
         if m is None:
             return None
         params = m.groupdict()  # one dict per match, converted in place
-        for name, convert in self.converters.items():
+        for name, convert in self._conversions:
             params[name] = convert(params[name])
         return params
 
@@ -137,19 +139,26 @@ class Router:
 
         Exact templates are tried first: a dict lookup is cheaper than any regex.
         This runs on every request, so it is one plain loop (no generator, no
-        per-route property) that returns as soon as a route fits path and method.
+        per-route property) that returns as soon as a route fits path and method;
+        working out the answer to a miss is left to `_no_match`.
         """
-        allowed: set[str] = set()
         for route in self._static.get(path, ()):
             if method in route.methods:
                 return route, {}
-            allowed |= route.methods
         for route in self._dynamic:
             params = route.match_path(path)
-            if params is not None:
-                if method in route.methods:
-                    return route, params
+            if params is not None and method in route.methods:
+                return route, params
+        raise self._no_match(path)
+
+    def _no_match(self, path: str) -> MethodNotAllowed | NotFound:
+        """405 naming every method the routes that fit `path` answer, or 404 when none fits."""
+        allowed: set[str] = set()
+        for route in self._static.get(path, ()):
+            allowed |= route.methods
+        for route in self._dynamic:
+            if route.match_path(path) is not None:
                 allowed |= route.methods
         if allowed:
-            raise MethodNotAllowed(allowed)
-        raise NotFound(f"no route for {path}")
+            return MethodNotAllowed(allowed)
+        return NotFound(f"no route for {path}")

@@ -93,3 +93,13 @@ def test_regex_characters_in_a_template_are_literal():
 
 def test_openapi_path_drops_the_types():
     assert openapi_path("/api/interests/{client_id:int}") == "/api/interests/{client_id}"
+
+
+def test_405_lists_the_methods_of_static_and_parameterised_templates_that_fit():
+    router = Router()
+    router.add("/api/openapi.json", endpoint, methods=["GET"])
+    post = router.add("/api/{name}", endpoint, methods=["POST"])
+    assert router.resolve("POST", "/api/openapi.json")[0] is post
+    with pytest.raises(MethodNotAllowed) as caught:
+        router.resolve("DELETE", "/api/openapi.json")
+    assert dict(caught.value.headers)["Allow"] == "GET, HEAD, POST"
