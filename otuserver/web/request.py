@@ -4,8 +4,9 @@ It adds what handlers need on top of the protocol message: the typed path
 parameters the router extracted, the body's media type, and `json()`, which
 either returns the decoded body or raises an HTTPError naming the problem
 (415 for a body that is not application/json, 400 for an empty, non-UTF-8 or
-malformed one). It wraps the protocol Request rather than copying it, and
-knows nothing of routing, models or sockets.
+malformed one). It wraps the protocol Request rather than copying it (only
+the method, read by every dispatch, is kept in a slot of its own), and knows
+nothing of routing, models or sockets.
 """
 
 import json
@@ -25,15 +26,15 @@ class WebRequest:
     ('/api/scores', {'x': ['1']}, 'application/json', {'score': 2})
     """
 
-    __slots__ = ("raw", "path_params", "_json")
+    __slots__ = ("raw", "method", "path_params", "_json")
 
     def __init__(self, raw: Request, path_params: dict[str, object] | None = None) -> None:
         self.raw = raw
+        self.method = raw.method  # the one field every dispatch reads: a slot is cheaper than a property
         self.path_params = path_params or {}
         self._json = _MISSING
 
-    # The protocol fields handlers read, passed through unchanged.
-    method = property(lambda self: self.raw.method)
+    # The other protocol fields handlers read, passed through unchanged.
     target = property(lambda self: self.raw.target)
     path = property(lambda self: self.raw.path)
     query_string = property(lambda self: self.raw.query_string)

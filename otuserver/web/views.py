@@ -54,7 +54,7 @@ class APIService:
     """Dispatch by verb: a GET request calls `self.get(request)`, and so on."""
 
     def __call__(self, request: WebRequest) -> Response:
-        method = request.method  # read once: it is a property of the wrapped request
+        method = request.method
         handler = self.handlers.get(method)
         if handler is None:  # a verb outside VERBS, routed with explicit methods=: ask by name
             handler = getattr(self, "get" if method == "HEAD" else method.lower())
