@@ -65,7 +65,7 @@ class JSONResponse(Response):
     def __init__(self, data: object, status: int = 200,
                  headers: list[tuple[str, str]] | None = None) -> None:
         fields = [_CONTENT_TYPE_FIELD, *headers] if headers else [_CONTENT_TYPE_FIELD]
-        super().__init__(status, fields, dump_json(data))
+        Response.__init__(self, status, fields, dump_json(data))  # not super(): it builds a proxy per call
         self.data = data
 
 
