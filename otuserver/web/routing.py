@@ -30,7 +30,7 @@ def compile_path(template: str) -> tuple[re.Pattern, dict[str, Callable[[str], o
     A parameter without a type is a `str` (one path segment).
     >>> regex, convert = compile_path("/api/scores/{client_id:int}")
     >>> regex.pattern, convert
-    ('^/api/scores/(?P<client_id>[0-9]+)$', {'client_id': <class 'int'>})
+    ('^/api/scores/(?P<client_id>[0-9]+)\\\\Z', {'client_id': <class 'int'>})
     >>> m = regex.match("/api/scores/42"); convert["client_id"](m["client_id"])
     42
     """
@@ -45,7 +45,8 @@ def compile_path(template: str) -> tuple[re.Pattern, dict[str, Callable[[str], o
         pattern += re.escape(template[pos:m.start()]) + f"(?P<{name}>{regex})"
         converters[name] = converter
         pos = m.end()
-    return re.compile(pattern + re.escape(template[pos:]) + "$"), converters
+    # \Z, not $: `$` also matches before a final newline, so /api/scores/1%0A would be row 1.
+    return re.compile(pattern + re.escape(template[pos:]) + r"\Z"), converters
 
 
 def openapi_path(template: str) -> str:

@@ -48,6 +48,15 @@ def test_errors_over_http_are_json_naming_the_problem(live, kwargs, status, word
     assert words in response.text
 
 
+@pytest.mark.parametrize("path", ["/api/scores/1%0A", "/api/scores/1%0D%0A", "/api/scores%0A"])
+def test_a_percent_encoded_line_end_after_a_route_is_404(live, path):
+    # A regex anchored with `$` would let the decoded "\n" through and answer row 1.
+    requests.post(f"{live.base_url}/api/scores", json={"client_id": 1, "score": 2.5}, timeout=5)
+    response = requests.get(f"{live.base_url}{path}", timeout=5)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+
+
 def test_wrong_method_over_http_is_405_with_allow(live):
     response = requests.patch(f"{live.base_url}/api/scores/1", json={}, timeout=5)
     assert response.status_code == 405

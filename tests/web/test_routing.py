@@ -25,7 +25,8 @@ def test_untyped_parameter_is_one_path_segment_of_text():
 
 
 @pytest.mark.parametrize("path", ["/api/scores/abc", "/api/scores/-1", "/api/scores/", "/api/scores/1/x",
-                                  "/api/scores/1.5", "/api/scoresX", "/other"])
+                                  "/api/scores/1.5", "/api/scoresX", "/other",
+                                  "/api/scores/1\n", "/api/scores\n"])
 def test_paths_that_do_not_fit_any_template_are_404(path):
     router = Router()
     router.add("/api/scores", endpoint, methods=["GET"])
