@@ -82,9 +82,6 @@ class Master:
         self.config = config
         self.reload = reload
         self.heartbeats = Heartbeats()
-        # One eventfd shared by every worker: a worker that takes a connection bumps it,
-        # so that an idle sibling wakes and takes its share of a burst (Worker.accept).
-        self.accept_hint = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC) if hasattr(os, "eventfd") else None
         self.workers: dict[int, WorkerInfo] = {}
         self.generation = 0
         self.signal_queue: list[int] = []
@@ -127,8 +124,6 @@ class Master:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
         self.listener.close()
-        if self.accept_hint is not None:
-            os.close(self.accept_hint)
         return self.exit_status
 
     def _wait_for_boot(self) -> None:
@@ -268,8 +263,7 @@ class Master:
             for sig in HANDLED_SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
             worker = Worker(self.listener, self.app, self.config, master_pid,
-                            heartbeat=lambda now: self.heartbeats.beat(slot, now),
-                            accept_hint=self.accept_hint)
+                            heartbeat=lambda now: self.heartbeats.beat(slot, now))
             worker.boot()
         except BaseException as error:
             traceback.print_exc()

@@ -2,9 +2,8 @@
 
 The master forks a Worker with the listening socket already bound; the worker
 builds its own epoll set (an epoll descriptor must never be shared across a
-fork), accepts with EPOLLEXCLUSIVE so one connection wakes one worker, passes
-the rest of a burst on to an idle sibling through the master's accept hint
-(see `accept`), and runs until told to stop. SIGTERM drains gracefully, SIGQUIT stops at once, SIGINT is
+fork), accepts with EPOLLEXCLUSIVE so one connection wakes one worker, and runs
+until told to stop. SIGTERM drains gracefully, SIGQUIT stops at once, SIGINT is
 ignored (the master decides), and the worker leaves by itself when its master
 disappears. It knows the application only as `app(request) -> Response` (the
 connection may also ask its optional `error_response` hook, see connection.py).
@@ -26,16 +25,15 @@ from .loop import EXCLUSIVE, READ, EventLoop
 log = logging.getLogger("otuserver.worker")
 
 TICK_S = 1.0               # how often deadlines and the master's presence are checked
-ACCEPTS_PER_WAKEUP = 2     # the rest of a burst waits for the next turn or for a woken sibling
+ACCEPTS_PER_WAKEUP = 64    # bounded, so a burst of connections cannot starve the others
 
 
 class Worker:
     """Serve connections from `listener` with `app` until stopped."""
 
     def __init__(self, listener: socket.socket, app, config: ServerConfig, master_pid: int,
-                 heartbeat=None, accept_hint: int | None = None) -> None:
+                 heartbeat=None) -> None:
         self.listener = listener
-        self.accept_hint = accept_hint  # an eventfd every worker watches; None: no siblings to wake
         self.family = listener.family
         self.app = app
         self.config = config
@@ -139,25 +137,12 @@ class Worker:
         if wanted and not self.accepting:
             # EPOLLEXCLUSIVE may only be combined with EPOLLIN (epoll_ctl(2)).
             self.loop.add(self.listener.fileno(), select.EPOLLIN | EXCLUSIVE, _Acceptor(self))
-            if self.accept_hint is not None:
-                self.loop.add(self.accept_hint, select.EPOLLIN | EXCLUSIVE, _AcceptHint(self))
         elif not wanted and self.accepting:
             self.loop.remove(self.listener.fileno())
-            if self.accept_hint is not None:
-                self.loop.remove(self.accept_hint)
         self.accepting = wanted
 
     def accept(self) -> None:
-        """Take at most ACCEPTS_PER_WAKEUP queued connections, and wake a sibling for the rest.
-
-        EPOLLEXCLUSIVE wakes the first idle worker, and a burst (a load tester's 50
-        keep-alive connections, browsers reconnecting) is often queued whole before
-        it runs: taking all of it would leave one worker serving the burst alone.
-        So after the first connection this worker bumps the accept hint, which wakes
-        one idle worker (the hint is registered with EPOLLEXCLUSIVE too), and it
-        takes one more at most; the rest of the queue is shared by whoever runs next.
-        """
-        for taken in range(ACCEPTS_PER_WAKEUP):
+        for _ in range(ACCEPTS_PER_WAKEUP):
             if len(self.connections) >= self.config.max_connections:
                 self._accept_more(False)  # full: resumed in forget() when one closes
                 return
@@ -170,8 +155,6 @@ class Worker:
             except OSError as error:
                 log.warning("accept failed: %s", error)  # EMFILE and the like: try next turn
                 return
-            if taken == 0 and self.accept_hint is not None:
-                os.eventfd_write(self.accept_hint, 1)  # more may be queued: wake an idle sibling
             sock = socket.socket(self.family, socket.SOCK_STREAM, 0, fd)
             sock.setblocking(False)  # TCP_NODELAY comes from the listener (bind_listener)
             conn = Connection(sock, address[0], self)
@@ -202,23 +185,6 @@ class _Acceptor:
 
     def abort(self) -> None:
         pass  # an accept error is logged in accept(); the listener stays
-
-
-class _AcceptHint:
-    """The accept hint's place in the event loop: a sibling took a connection, more may wait."""
-
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-
-    def on_event(self, events: int) -> None:
-        try:
-            os.eventfd_read(self.worker.accept_hint)  # reset it, or it would stay readable
-        except BlockingIOError:
-            return  # another worker read it first and is accepting
-        self.worker.accept()
-
-    def abort(self) -> None:
-        pass
 
 
 class _WakeupPipe:
