@@ -88,12 +88,12 @@ class Route:
     methods: frozenset[str]
     name: str = ""
     regex: re.Pattern = field(init=False, repr=False)
-    converters: dict = field(init=False, repr=False)
-    _conversions: tuple = field(init=False, repr=False)  # converters.items(), iterated per match
+    # (name, converter) pairs: a tuple, because match_path iterates it on every request
+    converters: tuple[tuple[str, Callable[[str], object]], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.regex, self.converters = compile_path(self.template)
-        self._conversions = tuple(self.converters.items())
+        self.regex, converters = compile_path(self.template)
+        self.converters = tuple(converters.items())
 
     @property
     def is_static(self) -> bool:
@@ -105,7 +105,7 @@ class Route:
         if m is None:
             return None
         params = m.groupdict()  # one dict per match, converted in place
-        for name, convert in self._conversions:
+        for name, convert in self.converters:
             params[name] = convert(params[name])
         return params
 
