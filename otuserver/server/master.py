@@ -26,6 +26,7 @@ import traceback
 from dataclasses import dataclass, replace
 
 from .access_log import redirect_stdio
+from .balance import LoadBoard
 from .config import ServerConfig
 from .heartbeat import Heartbeats
 from .worker import Worker
@@ -82,6 +83,11 @@ class Master:
         self.config = config
         self.reload = reload
         self.heartbeats = Heartbeats()
+        # How many connections each worker holds, and an eventfd every worker watches:
+        # a worker that holds more than its share leaves a burst's rest in the queue and
+        # bumps the eventfd to wake an idle sibling for it (balance.py, Worker.accept).
+        self.board = LoadBoard()
+        self.accept_hint = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC) if hasattr(os, "eventfd") else None
         self.workers: dict[int, WorkerInfo] = {}
         self.generation = 0
         self.signal_queue: list[int] = []
@@ -124,6 +130,8 @@ class Master:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
         self.listener.close()
+        if self.accept_hint is not None:
+            os.close(self.accept_hint)
         return self.exit_status
 
     def _wait_for_boot(self) -> None:
@@ -243,6 +251,7 @@ class Master:
 
     def spawn_worker(self) -> int:
         slot = self.heartbeats.allocate()
+        self.board.join(slot)
         # Taken before the fork: a child asking getppid() could already get 1 if
         # the master died in between, and would then never notice it is orphaned.
         master_pid = os.getpid()
@@ -263,7 +272,8 @@ class Master:
             for sig in HANDLED_SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
             worker = Worker(self.listener, self.app, self.config, master_pid,
-                            heartbeat=lambda now: self.heartbeats.beat(slot, now))
+                            heartbeat=lambda now: self.heartbeats.beat(slot, now),
+                            board=self.board, slot=slot, accept_hint=self.accept_hint)
             worker.boot()
         except BaseException as error:
             traceback.print_exc()
@@ -290,6 +300,7 @@ class Master:
             if info is None:
                 continue
             self.heartbeats.release(info.slot)
+            self.board.leave(info.slot)
             code = os.waitstatus_to_exitcode(status)
             if info.retiring or self.stopping:
                 continue

@@ -2,8 +2,9 @@
 
 The master forks a Worker with the listening socket already bound; the worker
 builds its own epoll set (an epoll descriptor must never be shared across a
-fork), accepts with EPOLLEXCLUSIVE so one connection wakes one worker, and runs
-until told to stop. SIGTERM drains gracefully, SIGQUIT stops at once, SIGINT is
+fork), accepts with EPOLLEXCLUSIVE so one connection wakes one worker, leaves
+the rest of a burst to a lighter sibling (see `accept`), and runs until told
+to stop. SIGTERM drains gracefully, SIGQUIT stops at once, SIGINT is
 ignored (the master decides), and the worker leaves by itself when its master
 disappears. It knows the application only as `app(request) -> Response` (the
 connection may also ask its optional `error_response` hook, see connection.py).
@@ -26,14 +27,23 @@ log = logging.getLogger("otuserver.worker")
 
 TICK_S = 1.0               # how often deadlines and the master's presence are checked
 ACCEPTS_PER_WAKEUP = 64    # bounded, so a burst of connections cannot starve the others
+FAIR_SLACK = 4             # connections a worker may hold beyond the lightest before deferring
+DEFER_S = 0.01             # how long it leaves new connections to its siblings at most
+DEFER_POLL_S = 0.002       # how often a deferring worker looks whether a sibling took them
+HOLDOFF_S = 1.0            # after siblings did not take them in time, do not wait for them again so soon
 
 
 class Worker:
     """Serve connections from `listener` with `app` until stopped."""
 
     def __init__(self, listener: socket.socket, app, config: ServerConfig, master_pid: int,
-                 heartbeat=None) -> None:
+                 heartbeat=None, board=None, slot: int = 0, accept_hint: int | None = None) -> None:
         self.listener = listener
+        self.board = board              # a balance.LoadBoard shared with the siblings, or None
+        self.slot = slot                # this worker's place on it
+        self.accept_hint = accept_hint  # an eventfd every worker watches, or None
+        self.deferred_until = 0.0       # while set, new connections are left to the siblings
+        self.fair_from = 0.0            # the board is not asked before this time
         self.family = listener.family
         self.app = app
         self.config = config
@@ -63,7 +73,9 @@ class Worker:
         last_tick = time.monotonic()
         self.heartbeat(last_tick)  # the first beat tells the master this worker has booted
         while self.alive:
-            self.loop.run_once(TICK_S)
+            if self.deferred_until:
+                self._end_deferral(self.loop.now)
+            self.loop.run_once(DEFER_POLL_S if self.deferred_until else TICK_S)
             if self.stop_requested and not self.stopping:
                 self._begin_stop()
             if self.reopen_requested:
@@ -125,6 +137,8 @@ class Worker:
     def _begin_stop(self) -> None:
         self.stopping = True
         self.stop_deadline = time.monotonic() + self.config.graceful_timeout
+        if self.board is not None:
+            self.board.leave(self.slot)
         self._accept_more(False)
         self.listener.close()
         for conn in list(self.connections.values()):
@@ -137,14 +151,28 @@ class Worker:
         if wanted and not self.accepting:
             # EPOLLEXCLUSIVE may only be combined with EPOLLIN (epoll_ctl(2)).
             self.loop.add(self.listener.fileno(), select.EPOLLIN | EXCLUSIVE, _Acceptor(self))
+            if self.accept_hint is not None:
+                self.loop.add(self.accept_hint, select.EPOLLIN | EXCLUSIVE, _AcceptHint(self))
         elif not wanted and self.accepting:
             self.loop.remove(self.listener.fileno())
+            if self.accept_hint is not None:
+                self.loop.remove(self.accept_hint)
         self.accepting = wanted
 
     def accept(self) -> None:
+        """Take queued connections while this worker holds no more than its share.
+
+        EPOLLEXCLUSIVE wakes the first idle worker, and a burst is often queued whole
+        before any worker runs; taking all of it would leave one worker serving a load
+        tester's 50 keep-alive connections while its sibling idles. So once this worker
+        holds FAIR_SLACK more connections than the lightest-loaded one, it defers.
+        """
         for _ in range(ACCEPTS_PER_WAKEUP):
             if len(self.connections) >= self.config.max_connections:
                 self._accept_more(False)  # full: resumed in forget() when one closes
+                return
+            if self.board is not None and self._over_share():
+                self._defer()
                 return
             try:
                 # socket.accept() is _accept() plus a wrapper that turns the listener's
@@ -159,10 +187,41 @@ class Worker:
             sock.setblocking(False)  # TCP_NODELAY comes from the listener (bind_listener)
             conn = Connection(sock, address[0], self)
             self.connections[conn.fd] = conn
+            if self.board is not None:
+                self.board.publish(self.slot, len(self.connections))
 
     def forget(self, conn: Connection) -> None:
         self.connections.pop(conn.fd, None)
-        if not self.accepting and not self.stopping and len(self.connections) < self.config.max_connections:
+        if self.board is not None and not self.stopping:
+            self.board.publish(self.slot, len(self.connections))
+        if (not self.accepting and not self.stopping and not self.deferred_until
+                and len(self.connections) < self.config.max_connections):
+            self._accept_more(True)
+
+    # -- sharing a burst ----------------------------------------------------
+
+    def _over_share(self) -> bool:
+        return (len(self.connections) > self.board.lightest() + FAIR_SLACK
+                and self.loop.now >= self.fair_from)
+
+    def _defer(self) -> None:
+        """Leave the queued connections to a lighter sibling for up to DEFER_S."""
+        self._accept_more(False)
+        self.deferred_until = self.loop.now + DEFER_S
+        if self.accept_hint is not None:
+            # The kernel woke this worker for the connection, not the sibling, which may
+            # be asleep in epoll_wait; the eventfd wakes exactly one idle watcher.
+            os.eventfd_write(self.accept_hint, 1)
+
+    def _end_deferral(self, now: float) -> None:
+        if self._over_share():
+            if now < self.deferred_until:
+                return
+            # No sibling took its share in time: busy, or stuck in a handler. Accept
+            # again, and do not wait for them again for a while.
+            self.fair_from = now + HOLDOFF_S
+        self.deferred_until = 0.0
+        if not self.stopping and len(self.connections) < self.config.max_connections:
             self._accept_more(True)
 
 
@@ -185,6 +244,23 @@ class _Acceptor:
 
     def abort(self) -> None:
         pass  # an accept error is logged in accept(); the listener stays
+
+
+class _AcceptHint:
+    """The accept hint's place in the event loop: a sibling left connections in the queue."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    def on_event(self, events: int) -> None:
+        try:
+            os.eventfd_read(self.worker.accept_hint)  # reset it, or it would stay readable
+        except BlockingIOError:
+            return  # another worker read it first
+        self.worker.accept()
+
+    def abort(self) -> None:
+        pass
 
 
 class _WakeupPipe:

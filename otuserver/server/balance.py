@@ -1,0 +1,56 @@
+"""How many connections each worker holds, shared so that a burst is split between them.
+
+The workers accept from one listening socket registered with EPOLLEXCLUSIVE, and
+the kernel wakes the first idle one. A burst queued before any worker runs (a
+load tester's 50 keep-alive connections, a page's parallel downloads) would be
+taken whole by that worker while its siblings sat idle. So the master maps one
+page of shared memory before forking, as it does for heartbeats: each worker
+writes the number of connections it holds into its own slot, and before taking
+another it compares its count with the lightest-loaded worker's (Worker.accept).
+
+This module only keeps the numbers; it knows nothing of sockets or of HTTP.
+"""
+
+import mmap
+import struct
+
+ABSENT = 1 << 62   # a free slot, or a worker that stopped accepting: never the lightest
+_COUNT = struct.Struct("q")
+
+
+class LoadBoard:
+    """Connection counts in anonymous shared memory, one slot per worker.
+
+    The slots are the heartbeat slots (Heartbeats.allocate). The first word holds
+    how many slots have ever been used, so a worker reads only those.
+    """
+
+    def __init__(self, slots: int = 1024) -> None:
+        self._page = mmap.mmap(-1, _COUNT.size * (slots + 1))  # MAP_SHARED | MAP_ANONYMOUS
+        for slot in range(slots):
+            self.publish(slot, ABSENT)
+        self._used = 0
+        self._row = struct.Struct("0q")  # the used slots, read in one call
+
+    # In the master.
+
+    def join(self, slot: int) -> None:
+        """A new worker in `slot`, holding nothing yet."""
+        self.publish(slot, 0)
+        used = max(_COUNT.unpack_from(self._page, 0)[0], slot + 1)
+        _COUNT.pack_into(self._page, 0, used)
+
+    def leave(self, slot: int) -> None:
+        self.publish(slot, ABSENT)
+
+    # In the workers. Each writes only its own slot, one aligned word: no lock is needed.
+
+    def publish(self, slot: int, count: int) -> None:
+        _COUNT.pack_into(self._page, _COUNT.size * (slot + 1), count)
+
+    def lightest(self) -> int:
+        """The smallest count among the workers that accept (ABSENT if none)."""
+        used = _COUNT.unpack_from(self._page, 0)[0]
+        if used != self._used:  # a worker joined in a new slot since the last look
+            self._used, self._row = used, struct.Struct(f"{used}q")
+        return min(self._row.unpack_from(self._page, _COUNT.size), default=ABSENT)
