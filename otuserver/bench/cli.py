@@ -7,6 +7,7 @@ the repository's reports/; tests and notebooks pass a temporary folder.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -41,9 +42,13 @@ def missing_tools() -> list[str]:
 
 
 def run(out: str | os.PathLike = DEFAULT_OUT, quick: bool = False, only: list[str] | None = None,
-        say: Callable[[str], None] = print, command: str = "python -m otuserver.bench") -> dict[str, dict]:
+        say: Callable[[str], None] = print, command: str = "python -m otuserver.bench",
+        keep: str | os.PathLike | None = None) -> dict[str, dict]:
     """Run the scenarios (all, or `only`) and write OUT/data, OUT/figures and OUT/README.md.
 
+    The servers' logs, configs and databases go to a temporary folder that is
+    removed afterwards, or to `keep`, which is left for a post-mortem (a failed
+    request in a run can only be explained from the server's log).
     Returns the data of every scenario now in OUT/data, keyed by scenario name.
     """
     out = Path(out)
@@ -55,7 +60,7 @@ def run(out: str | os.PathLike = DEFAULT_OUT, quick: bool = False, only: list[st
         raise ValueError(f"unknown scenarios {unknown}; choose from {list(SCENARIOS)}")
     raise_nofile_limit()
     env = environment(quick)
-    with tempfile.TemporaryDirectory(prefix="otu-bench-") as tmp:
+    with _scratch_folder(keep) as tmp:
         ctx = Context(plan, build_docroot(Path(tmp)), Path(tmp) / "work", say)
         for name in names:
             say(f"{name}:")
@@ -64,6 +69,14 @@ def run(out: str | os.PathLike = DEFAULT_OUT, quick: bool = False, only: list[st
             data.update(scenario=name, environment=env, wall_s=round(time.monotonic() - started, 1))
             save(data, out / "data" / f"{name}.json")
     return render(out, command)
+
+
+def _scratch_folder(keep: str | os.PathLike | None):
+    if keep is None:
+        return tempfile.TemporaryDirectory(prefix="otu-bench-")
+    folder = Path(keep)
+    folder.mkdir(parents=True, exist_ok=False)  # an earlier run's logs must not mix in
+    return contextlib.nullcontext(str(folder))
 
 
 def load(out: str | os.PathLike) -> dict[str, dict]:
@@ -92,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: the repository's reports/)")
     parser.add_argument("--only", help=f"comma-separated scenarios of {','.join(SCENARIOS)}")
     parser.add_argument("--render-only", action="store_true", help="redraw figures and README from OUT/data")
+    parser.add_argument("--keep", metavar="DIR", help="keep the servers' logs and configs in DIR (a new folder)")
     args = parser.parse_args(argv)
     # A TERM (a CI timeout, an impatient operator) unwinds like Ctrl-C, so every
     # server this run started is stopped by its context manager, not orphaned.
@@ -109,6 +123,6 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print("nginx is not installed: the report will have no nginx column", file=sys.stderr)
     say = lambda text: print(text, file=sys.stderr, flush=True)     # noqa: E731 (progress goes to stderr)
-    run(args.out, quick, args.only.split(",") if args.only else None, say, command)
+    run(args.out, quick, args.only.split(",") if args.only else None, say, command, keep=args.keep)
     print(Path(args.out) / "README.md")
     return 0

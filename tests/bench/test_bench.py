@@ -42,8 +42,12 @@ def quick_run(tmp_path_factory, httptest_source):
     require(nginx_binary() is not None, "nginx is not installed (apt: nginx-light)")
     committed_before = _listing(REPO_ROOT / "reports")
     out = tmp_path_factory.mktemp("reports")
-    data = cli.run(out, quick=True, say=lambda text: None)
+    data = cli.run(out, quick=True, say=lambda text: None, keep=_kept(out))
     return out, data, committed_before
+
+
+def _kept(out: Path) -> Path:
+    return out.with_name(out.name + "-kept")
 
 
 def _runs(data: dict):
@@ -159,6 +163,19 @@ def test_readme_states_targets_tables_figures_and_caveats(quick_run):
         assert f"](figures/{name})" in readme
     assert "## Caveats" in readme and "closed-loop" in readme.lower() and "loopback" in readme.lower()
     assert "Quick run" in readme
+
+
+def test_a_run_asked_to_keep_its_scratch_keeps_our_servers_logs(quick_run):
+    out, _, _ = quick_run
+    logs = sorted(_kept(out).glob("work/*-ours-log/httpd.*"))
+    assert logs, f"no server log kept under {_kept(out)}"
+    assert any("listening on http://127.0.0.1:" in log.read_text() for log in logs)
+
+
+def test_a_kept_scratch_folder_is_never_reused(tmp_path):
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(FileExistsError):
+        cli.run(tmp_path / "out", quick=True, only=["idle"], say=lambda text: None, keep=tmp_path / "kept")
 
 
 def test_a_quick_run_never_touches_the_committed_reports(quick_run):
