@@ -165,7 +165,7 @@ class Worker:
         EPOLLEXCLUSIVE wakes the first idle worker, and a burst is often queued whole
         before any worker runs; taking all of it would leave one worker serving a load
         tester's 50 keep-alive connections while its sibling idles. So once this worker
-        holds FAIR_SLACK more connections than the lightest-loaded one, it defers.
+        holds more than FAIR_SLACK connections above the lightest-loaded one, it defers.
         """
         for _ in range(ACCEPTS_PER_WAKEUP):
             if len(self.connections) >= self.config.max_connections:
