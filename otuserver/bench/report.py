@@ -209,6 +209,18 @@ def _errors(run: dict | None) -> str:
     return text + _other_rounds_errors(run)
 
 
+def fmt_split(run: dict | None) -> str:
+    """How wrk's connections were spread over the workers, round by round ('n/a' if not counted).
+
+    >>> fmt_split({"split": [24, 26], "rounds": [{"split": [0, 50]}, {"split": [24, 26]}]})
+    '0/50 · 24/26'
+    """
+    if run is None:
+        return "n/a"
+    splits = [r.get("split") for r in run.get("rounds", [run])]
+    return " · ".join("/".join(map(str, s)) if s else "n/a" for s in splits)
+
+
 def _other_rounds_errors(run: dict) -> str:
     """' (+N in other rounds)' when a round not shown had errors: the median must not hide them."""
     others = sum(r.get("errors_total") or 0 for r in run.get("rounds", [])) - (run.get("errors_total") or 0)
@@ -233,9 +245,10 @@ def _section_reference(d: dict) -> str:
         rows.append([case, *[_num(_rps(r)) for r in runs], fmt_ratio(ratio(_rps(runs[0]), _rps(nginx))),
                      _by_round(round_ratios(runs[0], nginx)) or "n/a",
                      *[_num(r["latency_ms"]["p99"], 1) if r else "n/a" for r in runs],
-                     " · ".join(_errors(r) for r in runs)])
+                     " · ".join(_errors(r) for r in runs), fmt_split(runs[0]), fmt_split(nginx)])
     header = ["case", *[f"{s} req/s" for s in servers], "ours / nginx", "ours / nginx by round",
-              *[f"{s} p99 ms" for s in servers], "errors (" + " · ".join(servers) + ")"]
+              *[f"{s} p99 ms" for s in servers], "errors (" + " · ".join(servers) + ")",
+              "ours: connections per worker, by round", "nginx: connections per worker, by round"]
     return table(header, rows)
 
 
@@ -270,9 +283,9 @@ def _section_workers(d: dict) -> str:
         ours, nginx = _run(d, "ours", "small", workers=w), _run(d, "nginx", "small", workers=w)
         rows.append([w, _num(_rps(ours)), _num(_rps(nginx)), fmt_ratio(ratio(_rps(ours), _rps(nginx))),
                      fmt_ratio(ratio(_rps(ours), _rps(one["ours"]))), fmt_ratio(ratio(_rps(nginx), _rps(one["nginx"]))),
-                     f"{_errors(ours)} · {_errors(nginx)}"])
+                     f"{_errors(ours)} · {_errors(nginx)}", f"{fmt_split(ours)} · {fmt_split(nginx)}"])
     return table(["workers", "ours req/s", "nginx req/s", "ours / nginx", "ours vs 1 worker",
-                  "nginx vs 1 worker", "errors (ours · nginx)"], rows)
+                  "nginx vs 1 worker", "errors (ours · nginx)", "connections per worker (ours · nginx)"], rows)
 
 
 def _mib(kib: int) -> str:

@@ -33,7 +33,7 @@ API_POST_PATH = "/api/scores"
 API_POST_BODY = '{"score": 1.5}'
 SLOW_CLIENT_BYTE_INTERVAL_S = 0.1
 PRIMER_REQUESTS = 3
-ROUND_KEYS = ("round", "rps", "errors_total", "complete", "failed", "non_2xx", "aborted")  # kept per round
+ROUND_KEYS = ("round", "rps", "errors_total", "complete", "failed", "non_2xx", "aborted", "split")  # kept per round
 
 
 @dataclass(frozen=True)
@@ -103,15 +103,54 @@ def prime(base_url: str, path: str, count: int = PRIMER_REQUESTS) -> int:
 
 def measure(ctx: Context, server: S.BenchServer, case: str, path: str, connections: int,
             script: str = "", headers: tuple[str, ...] = (), **labels) -> dict:
-    """Warm up (full runs only), then one recorded wrk run; label it with server and case."""
+    """Warm up (full runs only), then one recorded wrk run; label it with server and case.
+
+    The record's `split` is how many of wrk's connections each worker held half-way
+    through the run, fewest first: a run where one worker served them all is told
+    apart from a slow one.
+    """
     url = server.base_url + path
     if ctx.plan.warmup_s:
         run_wrk(url, connections, duration_s=ctx.plan.warmup_s, script=script, headers=headers)
-    run = run_wrk(url, connections, duration_s=ctx.plan.duration_s, script=script, headers=headers)
+    with SplitSampler(server, at_s=ctx.plan.duration_s / 2) as sampler:
+        run = run_wrk(url, connections, duration_s=ctx.plan.duration_s, script=script, headers=headers)
     tag = "".join(f" {k}={v}" for k, v in labels.items())
     ctx.say(f"  {server.name:<18} {case:<10} c={connections:<4}{tag} {run['rps']:>10.1f} req/s "
-            f"p99 {run['latency_ms']['p99']:.1f} ms errors {run['errors_total']}")
-    return {"server": server.name, "case": case, "path": path, **labels, **run}
+            f"p99 {run['latency_ms']['p99']:.1f} ms errors {run['errors_total']} split {sampler.split}")
+    return {"server": server.name, "case": case, "path": path, **labels, **run, "split": sampler.split}
+
+
+class SplitSampler:
+    """Counts, once, `at_s` seconds in, the sockets each worker holds beyond those it held at the start."""
+
+    def __init__(self, server: S.BenchServer, at_s: float) -> None:
+        self.pids = S.worker_pids(server)
+        self.baseline = self._settled_counts()  # the listener, and nothing left from the warm-up
+        self.split: list[int] | None = None
+        self._timer = threading.Timer(at_s, self._sample)
+        self._timer.daemon = True
+
+    def _settled_counts(self, step_s: float = 0.05, within_s: float = 1.0) -> dict[int, int]:
+        # A warm-up's connections may still be closing: wait until two looks agree.
+        counts, deadline = None, time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            latest = {pid: socket_count(pid) for pid in self.pids}
+            if latest == counts:
+                break
+            counts = latest
+            time.sleep(step_s)
+        return counts
+
+    def _sample(self) -> None:
+        self.split = sorted(max(0, socket_count(pid) - self.baseline[pid]) for pid in self.pids)
+
+    def __enter__(self) -> "SplitSampler":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+        self._timer.join()
 
 
 def seed_scores(base_url: str, rows: int) -> None:

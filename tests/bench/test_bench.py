@@ -81,6 +81,17 @@ def test_every_run_records_its_numbers_and_its_errors(quick_run):
             assert run["requests"] >= 0 and run["rps"] >= 0
 
 
+def test_wrk_runs_count_how_the_connections_were_spread_over_the_workers(quick_run):
+    _, data, _ = quick_run
+    for run in data["reference"]["all_rounds"]:
+        if run["server"] in ("ours", "nginx"):  # http.server is one process: nothing to spread
+            split = run["split"]
+            assert split == sorted(split) and len(split) == data["reference"]["plan"]["workers"], run
+            assert sum(split) == run["connections"], run  # every wrk connection, sampled mid-run
+    for run in data["workers"]["runs"]:
+        assert len(run["split"]) == run["workers"], run
+
+
 def test_side_by_side_scenarios_measure_nginx_and_http_server_in_the_same_run(quick_run):
     _, data, _ = quick_run
     servers = {run["server"] for run in data["reference"]["runs"]}
