@@ -27,6 +27,9 @@ class LoadBoard:
 
     def __init__(self, slots: int = 1024) -> None:
         self._page = mmap.mmap(-1, _COUNT.size * (slots + 1))  # MAP_SHARED | MAP_ANONYMOUS
+        # Written through a memoryview: one aligned 8-byte store per count. struct.pack_into
+        # zero-fills first, and a sibling reading in between would see an idle worker.
+        self._counts = memoryview(self._page).cast("q")
         for slot in range(slots):
             self.publish(slot, ABSENT)
         self._used = 0
@@ -37,8 +40,7 @@ class LoadBoard:
     def join(self, slot: int) -> None:
         """A new worker in `slot`, holding nothing yet."""
         self.publish(slot, 0)
-        used = max(_COUNT.unpack_from(self._page, 0)[0], slot + 1)
-        _COUNT.pack_into(self._page, 0, used)
+        self._counts[0] = max(self._counts[0], slot + 1)
 
     def leave(self, slot: int) -> None:
         self.publish(slot, ABSENT)
@@ -46,11 +48,11 @@ class LoadBoard:
     # In the workers. Each writes only its own slot, one aligned word: no lock is needed.
 
     def publish(self, slot: int, count: int) -> None:
-        _COUNT.pack_into(self._page, _COUNT.size * (slot + 1), count)
+        self._counts[1 + slot] = count
 
     def lightest(self) -> int:
         """The smallest count among the workers that accept (ABSENT if none)."""
-        used = _COUNT.unpack_from(self._page, 0)[0]
+        used = self._counts[0]
         if used != self._used:  # a worker joined in a new slot since the last look
             self._used, self._row = used, struct.Struct(f"{used}q")
         return min(self._row.unpack_from(self._page, _COUNT.size), default=ABSENT)

@@ -215,3 +215,24 @@ def test_bursts_of_connections_are_split_evenly_between_two_workers(server_facto
         wait_for(lambda: all(socket_count(pid) == baseline[pid] for pid in pids), 5)
     even = [s for s in splits if s[0] >= BURST // 2 - SHARE]
     assert len(even) >= 2, f"bursts not shared evenly: {splits}"
+
+
+def test_a_count_written_by_one_worker_is_never_read_half_written_by_another():
+    # struct.pack_into zero-fills before writing: a sibling would see an idle worker and defer.
+    board = LoadBoard(slots=2)
+    board.join(0)
+    board.join(1)
+    board.publish(0, 1000)
+    board.publish(1, 1000)
+    pid = os.fork()
+    if pid == 0:
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            board.publish(1, 1000)
+        os._exit(0)
+    reads = zeros = 0
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        reads += 1
+        zeros += board.lightest() != 1000
+    assert reads > 1000
+    assert zeros == 0, f"{zeros} of {reads} reads saw a half-written count"
