@@ -5,8 +5,9 @@ the kernel wakes the first idle one. A burst queued before any worker runs (a
 load tester's 50 keep-alive connections, a page's parallel downloads) would be
 taken whole by that worker while its siblings sat idle. So the master maps one
 page of shared memory before forking, as it does for heartbeats: each worker
-writes the number of connections it holds into its own slot, and before taking
-another it compares its count with the lightest-loaded worker's (Worker.accept).
+writes the number of busy connections it holds (those that made progress in the
+last second) into its own slot, and before taking another it compares its count
+with the lightest-loaded worker's (Worker.accept).
 
 This module only keeps the numbers; it knows nothing of sockets or of HTTP.
 """

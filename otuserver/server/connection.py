@@ -88,6 +88,7 @@ class Connection:
         self.writing = False           # a response is (or was, until _after_flush) in the outbox
         self.events = READ
         self.deadline = 0.0
+        self.armed_at = 0.0            # the loop time of the last progress (a request, a send)
         worker.loop.add(self.fd, READ, self)
         self._arm(worker.config.keepalive_timeout)
 
@@ -381,4 +382,5 @@ class Connection:
             self.worker.loop.modify(self.fd, events)
 
     def _arm(self, timeout: float) -> None:
-        self.deadline = self.worker.loop.now + timeout
+        self.armed_at = now = self.worker.loop.now
+        self.deadline = now + timeout

@@ -27,7 +27,8 @@ log = logging.getLogger("otuserver.worker")
 
 TICK_S = 1.0               # how often deadlines and the master's presence are checked
 ACCEPTS_PER_WAKEUP = 64    # bounded, so a burst of connections cannot starve the others
-FAIR_SLACK = 4             # connections a worker may hold beyond the lightest before deferring
+FAIR_SLACK = 4             # busy connections a worker may hold beyond the lightest before deferring
+BUSY_S = 1.0               # a connection with no progress for this long no longer counts as load
 DEFER_S = 0.01             # how long it leaves new connections to its siblings at most
 DEFER_POLL_S = 0.002       # how often a deferring worker looks whether a sibling took them
 HOLDOFF_S = 1.0            # after siblings did not take them in time, do not wait for them again so soon
@@ -42,6 +43,7 @@ class Worker:
         self.board = board              # a balance.LoadBoard shared with the siblings, or None
         self.slot = slot                # this worker's place on it
         self.accept_hint = accept_hint  # an eventfd every worker watches, or None
+        self.busy = 0                   # connections that made progress lately (what the board shows)
         self.deferred_until = 0.0       # while set, new connections are left to the siblings
         self.fair_from = 0.0            # the board is not asked before this time
         self.family = listener.family
@@ -93,9 +95,14 @@ class Worker:
             log.warning("worker %d: master is gone, exiting", os.getpid())
             self.alive = False
             return
+        busy = 0
         for conn in list(self.connections.values()):
             if now >= conn.deadline:
                 conn.on_timeout()
+            busy += now - conn.armed_at < BUSY_S
+        if self.board is not None and not self.stopping:
+            self.busy = busy  # recounted here; accept and forget only adjust it in between
+            self.board.publish(self.slot, busy)
         if self.stopping and (not self.connections or now >= self.stop_deadline):
             self.alive = False
 
@@ -165,7 +172,9 @@ class Worker:
         EPOLLEXCLUSIVE wakes the first idle worker, and a burst is often queued whole
         before any worker runs; taking all of it would leave one worker serving a load
         tester's 50 keep-alive connections while its sibling idles. So once this worker
-        holds more than FAIR_SLACK connections above the lightest-loaded one, it defers.
+        holds more than FAIR_SLACK busy connections above the lightest-loaded one, it
+        defers. Busy, not all: a worker holding thousands of idle keep-alive connections
+        is not loaded by them, and counting them would send every busy one elsewhere.
         """
         for _ in range(ACCEPTS_PER_WAKEUP):
             if len(self.connections) >= self.config.max_connections:
@@ -188,12 +197,14 @@ class Worker:
             conn = Connection(sock, address[0], self)
             self.connections[conn.fd] = conn
             if self.board is not None:
-                self.board.publish(self.slot, len(self.connections))
+                self.busy += 1
+                self.board.publish(self.slot, self.busy)
 
     def forget(self, conn: Connection) -> None:
         self.connections.pop(conn.fd, None)
-        if self.board is not None and not self.stopping:
-            self.board.publish(self.slot, len(self.connections))
+        if self.board is not None and not self.stopping and self.busy and self.loop.now - conn.armed_at < BUSY_S:
+            self.busy -= 1
+            self.board.publish(self.slot, self.busy)
         if (not self.accepting and not self.stopping and not self.deferred_until
                 and len(self.connections) < self.config.max_connections):
             self._accept_more(True)
@@ -201,7 +212,7 @@ class Worker:
     # -- sharing a burst ----------------------------------------------------
 
     def _over_share(self) -> bool:
-        return (len(self.connections) > self.board.lightest() + FAIR_SLACK
+        return (self.busy > self.board.lightest() + FAIR_SLACK
                 and self.loop.now >= self.fair_from)
 
     def _defer(self) -> None:

@@ -16,7 +16,7 @@ from otuserver.http import Response
 from otuserver.runner import socket_count
 from otuserver.server.balance import ABSENT, LoadBoard
 from otuserver.server.config import ServerConfig
-from otuserver.server.worker import FAIR_SLACK, HOLDOFF_S, Worker, _AcceptHint
+from otuserver.server.worker import BUSY_S, FAIR_SLACK, HOLDOFF_S, Worker, _AcceptHint
 from tests.conftest import remember_children, wait_for
 
 SHARE = FAIR_SLACK + 1   # what a worker takes while its sibling holds nothing
@@ -99,7 +99,8 @@ def cleanup():
 
 
 def make_worker(listener, cleanup, **kwargs) -> Worker:
-    worker = Worker(listener, app, ServerConfig(workers=2, access_log="off"), master_pid=0, **kwargs)
+    # master_pid: our parent, so that the worker's tick does not take it for a vanished master
+    worker = Worker(listener, app, ServerConfig(workers=2, access_log="off"), master_pid=os.getppid(), **kwargs)
     worker._accept_more(True)  # what boot() does, without its signal handlers
     cleanup[0].append(worker)
     return worker
@@ -174,6 +175,21 @@ def test_closing_connections_does_not_end_a_deferral_early(listener, hint, board
     assert board.lightest() == 0 and worker.deferred_until > 0 and not worker.accepting
     worker._end_deferral(worker.loop.now)  # 4 held, lightest 0: within FAIR_SLACK now
     assert worker.accepting
+
+
+def test_connections_idle_for_a_while_no_longer_count_as_load(listener, hint, board, cleanup):
+    # A worker holding many idle keep-alive connections must still take its share of busy ones.
+    worker = make_worker(listener, cleanup, board=board, slot=0, accept_hint=hint)
+    queue_connections(listener, cleanup, SHARE)
+    worker.accept()
+    assert board.lightest() == 0 and worker.busy == SHARE
+    board.publish(1, 100)  # the sibling is busy now
+    worker._tick(worker.loop.now + BUSY_S + 0.1)  # and ours have said nothing for a while
+    assert worker.busy == 0 and board.lightest() == 0
+    worker.loop.now += BUSY_S + 0.1
+    queue_connections(listener, cleanup, 3)
+    worker.accept()
+    assert len(worker.connections) == SHARE + 3 and worker.busy == 3
 
 
 def test_a_stopping_worker_leaves_the_board(listener, hint, board, cleanup):
