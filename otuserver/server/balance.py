@@ -1,4 +1,4 @@
-"""How many connections each worker holds, shared so that a burst is split between them.
+"""How many busy connections each worker holds, shared so that a burst is split between them.
 
 The workers accept from one listening socket registered with EPOLLEXCLUSIVE, and
 the kernel wakes the first idle one. A burst queued before any worker runs (a
@@ -20,7 +20,7 @@ _COUNT = struct.Struct("q")
 
 
 class LoadBoard:
-    """Connection counts in anonymous shared memory, one slot per worker.
+    """Busy-connection counts in anonymous shared memory, one slot per worker.
 
     The slots are the heartbeat slots (Heartbeats.allocate). The first word holds
     how many slots have ever been used, so a worker reads only those.

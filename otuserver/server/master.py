@@ -83,7 +83,7 @@ class Master:
         self.config = config
         self.reload = reload
         self.heartbeats = Heartbeats()
-        # How many connections each worker holds, and an eventfd every worker watches:
+        # How many busy connections each worker holds, and an eventfd every worker watches:
         # a worker that holds more than its share leaves a burst's rest in the queue and
         # bumps the eventfd to wake an idle sibling for it (balance.py, Worker.accept).
         self.board = LoadBoard()
