@@ -13,10 +13,9 @@ This module only keeps the numbers; it knows nothing of sockets or of HTTP.
 """
 
 import mmap
-import struct
 
 ABSENT = 1 << 62   # a free slot, or a worker that stopped accepting: never the lightest
-_COUNT = struct.Struct("q")
+_WORD = 8          # one C long long per count
 
 
 class LoadBoard:
@@ -27,14 +26,12 @@ class LoadBoard:
     """
 
     def __init__(self, slots: int = 1024) -> None:
-        self._page = mmap.mmap(-1, _COUNT.size * (slots + 1))  # MAP_SHARED | MAP_ANONYMOUS
+        self._page = mmap.mmap(-1, _WORD * (slots + 1))  # MAP_SHARED | MAP_ANONYMOUS
         # Written through a memoryview: one aligned 8-byte store per count. struct.pack_into
         # zero-fills first, and a sibling reading in between would see an idle worker.
         self._counts = memoryview(self._page).cast("q")
         for slot in range(slots):
             self.publish(slot, ABSENT)
-        self._used = 0
-        self._row = struct.Struct("0q")  # the used slots, read in one call
 
     # In the master.
 
@@ -53,7 +50,4 @@ class LoadBoard:
 
     def lightest(self) -> int:
         """The smallest count among the workers that accept (ABSENT if none)."""
-        used = self._counts[0]
-        if used != self._used:  # a worker joined in a new slot since the last look
-            self._used, self._row = used, struct.Struct(f"{used}q")
-        return min(self._row.unpack_from(self._page, _COUNT.size), default=ABSENT)
+        return min(self._counts[1:1 + self._counts[0]], default=ABSENT)
