@@ -47,6 +47,19 @@ class Request:
         self.keep_alive = wants_keep_alive(version, self.headers.by_name.get("connection"))
         self._query_params: dict[str, list[str]] | None = None
 
+    def copy_for(self, client: str) -> "Request":
+        """This request again, without a body, from `client`: for a parser that has read its head before.
+
+        The copy shares the Headers, which are read-only after parsing, and the strings,
+        which are immutable; the query is parsed again on first use. So no application
+        can reach the original, or another copy, through its own.
+        """
+        twin = _new_request(Request)
+        twin.method, twin.target, twin.version, twin.headers = self.method, self.target, self.version, self.headers
+        twin.path, twin.query_string, twin.keep_alive = self.path, self.query_string, self.keep_alive
+        twin.body, twin.client, twin._query_params = b"", client, None
+        return twin
+
     @property
     def query_params(self) -> dict[str, list[str]]:
         """The decoded query, parsed on first use: name -> list of values."""
@@ -56,6 +69,9 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target} {self.version}>"
+
+
+_new_request = object.__new__  # a Request without running __init__ (copy_for sets every slot)
 
 
 def wants_keep_alive(version: str, connection: str | None) -> bool:

@@ -5,6 +5,10 @@ Bytes go in with `receive_data`; `next_request` gives back one complete Request
 socket and never blocks, so it can be fed any chunking: whole, byte by byte,
 or several pipelined requests at once, whose leftover bytes wait for the next call.
 
+A head read whole in one pass, as nearly every client sends it, is remembered
+byte for byte (`_Seen`): the same bytes again give the same request without being
+parsed again, and the same field lines under another request line the same Headers.
+
 Anything malformed raises an HTTPError carrying its status (400, 413, 414, 417,
 431, 501, 505); after that the parser is finished, because the byte stream can no
 longer be trusted to be in step (request smuggling starts exactly there), and
@@ -96,6 +100,44 @@ class Limits:
     max_body_bytes: int = 1 << 20    # 413
 
 
+class _Seen:
+    """Heads and field blocks the one-pass path accepted, remembered byte for byte.
+
+    Parsing is a pure function of the bytes (and the Limits), and a server reads the
+    same few heads again and again: a client repeats its fields on every request of
+    a connection (often its whole head, when it polls or checks health), and every
+    connection of one client looks alike. So an accepted head without a body maps to
+    its Request, and a field block to its Headers, both treated as read-only from then
+    on. Only the one-pass path uses this, only for bytes that passed every check, and
+    at most MAX_ENTRIES of at most MAX_KEY_BYTES each are kept (all dropped when full),
+    so a client sending ever-new heads costs a dict lookup, not memory.
+    """
+
+    MAX_ENTRIES = 256
+    MAX_KEY_BYTES = 1024
+    _per_limits: dict[Limits, "_Seen"] = {}
+
+    __slots__ = ("heads", "fields")
+
+    def __init__(self) -> None:
+        self.heads: dict[bytes, Request] = {}    # a whole head -> its Request, from no client
+        self.fields: dict[bytes, Headers] = {}   # field lines and the blank line -> their Headers
+
+    @classmethod
+    def under(cls, limits: Limits) -> "_Seen":
+        """The memory shared by every parser with these limits (what they accept depends on them)."""
+        seen = cls._per_limits.get(limits)
+        if seen is None:
+            seen = cls._per_limits[limits] = cls()
+        return seen
+
+    def remember(self, memo: dict, key: bytes, value) -> None:
+        if len(key) <= self.MAX_KEY_BYTES:
+            if len(memo) >= self.MAX_ENTRIES:
+                memo.clear()
+            memo[key] = value
+
+
 # What the parser is waiting for.
 _HEAD, _FIXED_BODY, _CHUNK_SIZE_LINE, _CHUNK_DATA, _TRAILERS, _FAILED = range(6)
 
@@ -133,6 +175,7 @@ class RequestParser:
         self._error: HTTPError | None = None
         self._failed_target: str | None = None  # a one-pass head refused after its request line
         self.expects_continue = False  # the client waits for "100 Continue" before its body
+        self._seen = _Seen.under(limits)
 
     # -- feeding ------------------------------------------------------------
 
@@ -254,27 +297,30 @@ class RequestParser:
 
     def _read_simple_head(self) -> bool:
         """Parse a whole head at once if it is here and simple; False leaves it untouched."""
-        buffer, limits = self._buffer, self.limits
-        end = buffer.find(b"\r\n\r\n", 0, limits.max_head_bytes)
+        buffer = self._buffer
+        end = buffer.find(b"\r\n\r\n", 0, self.limits.max_head_bytes)
         if end < 0:
             return False
-        text = buffer[:end + 2].decode("latin-1")  # one char per byte: the byte rules still apply
-        line = _SIMPLE_REQUEST_LINE.match(text)
+        head = bytes(buffer[:end + 4])
+        seen = self._seen
+        known = seen.heads.get(head)
+        if known is not None:  # byte for byte a head accepted before: the same request again
+            del buffer[:end + 4]
+            self._request = known.copy_for(self.client)
+            return True
+        line_end = head.find(b"\r\n") + 2
+        line = _SIMPLE_REQUEST_LINE.match(head[:line_end].decode("latin-1"))  # latin-1: one char per byte
         if line is None:
             return False
-        fields_start = line.end()
-        if fields_start - 2 > self._max_line:
+        if line_end - 2 > self._max_line:
             return False  # over a limit: the step-by-step path raises the right error
-        pairs = _SIMPLE_FIELD.findall(text, fields_start)
-        # A line that breaks a rule is skipped by findall, and a bare LF makes an extra line.
-        count = len(pairs)
-        if count != text.count("\n") - 1 or count > limits.max_header_fields:
-            return False
+        block = head[line_end:]
+        headers = seen.fields.get(block)
+        if headers is None:
+            headers = self._read_simple_fields(block)
+            if headers is None:
+                return False
         del buffer[:end + 4]
-        if " \r" in text or "\t\r" in text:  # trailing whitespace (OWS) is not part of a value
-            headers = Headers.from_lowered([(name.lower(), value.rstrip(" \t")) for name, value in pairs])
-        else:
-            headers = Headers.from_lowered([(name.lower(), value) for name, value in pairs])
         method, target, minor = line.groups()
         version = "HTTP/1.1" if minor == "1" else "HTTP/1.0"
         try:  # free unless it raises (Python 3.11's zero-cost try)
@@ -283,7 +329,25 @@ class RequestParser:
         except HTTPError:
             self._failed_target = target  # the step-by-step path keeps it in _request_line
             raise
+        if self._state == _HEAD and not self.expects_continue:  # no body: all of it is in the head
+            # A copy, so that nothing an application does to its request reaches the next one.
+            seen.remember(seen.heads, head, self._request.copy_for(""))
         return True
+
+    def _read_simple_fields(self, block: bytes) -> Headers | None:
+        """The field lines of a one-pass head, through its blank line; None if one breaks a rule."""
+        text = block.decode("latin-1")
+        pairs = _SIMPLE_FIELD.findall(text)
+        # A line that breaks a rule is skipped by findall, and a bare LF makes an extra line.
+        count = len(pairs)
+        if count != text.count("\n") - 1 or count > self.limits.max_header_fields:
+            return None
+        if " \r" in text or "\t\r" in text:  # trailing whitespace (OWS) is not part of a value
+            headers = Headers.from_lowered([(name.lower(), value.rstrip(" \t")) for name, value in pairs])
+        else:
+            headers = Headers.from_lowered([(name.lower(), value) for name, value in pairs])
+        self._seen.remember(self._seen.fields, block, headers)
+        return headers
 
     def _read_request_line(self) -> bool:
         buffer = self._buffer

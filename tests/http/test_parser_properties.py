@@ -4,8 +4,11 @@
    loop: every request the parser hands out has consumed bytes.
 2. The answer never depends on the cutting: the same bytes fed whole, byte by
    byte or in random pieces give the same requests and the same final status.
-3. Every generated valid request (or pipeline of them) parses back to exactly
-   what was generated: method, target, decoded path, version, fields, body.
+3. Nor does it depend on what the parser saw before: bytes parsed again, when
+   their head is remembered (parser._Seen), give the same answer as the first time.
+4. Every generated valid request (or pipeline of them) parses back to exactly
+   what was generated, the second time too: method, target, decoded path, version,
+   fields, body.
 
 The default run is short for CI; OTU_HYPOTHESIS_EXAMPLES raises it, e.g.
 `OTU_HYPOTHESIS_EXAMPLES=40000 python3 -m pytest tests/http/test_parser_properties.py`.
@@ -17,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from otuserver.http import HTTPError, Limits
+from otuserver.http.parser import _Seen
 from parser_feeding import feed, summary
 
 EXAMPLES = int(os.environ.get("OTU_HYPOTHESIS_EXAMPLES", "200"))
@@ -84,7 +88,23 @@ def test_answer_does_not_depend_on_the_cutting(data, raw):
         assert outcome_of([raw[i:i + 1] for i in range(len(raw))], limits) == whole
 
 
-# -- 3: valid requests round-trip ------------------------------------------------
+# -- 3: the same bytes again, their head remembered -----------------------------
+
+
+def outcome_fresh_then_again(raw: bytes, limits: Limits):
+    _Seen._per_limits.clear()
+    return outcome_of([raw], limits), outcome_of([raw], limits)
+
+
+@SETTINGS
+@given(http_ish_bytes)
+def test_answer_does_not_depend_on_what_was_seen_before(raw):
+    for limits in (Limits(), SMALL):
+        fresh, again = outcome_fresh_then_again(raw, limits)
+        assert again == fresh
+
+
+# -- 4: valid requests round-trip ------------------------------------------------
 
 TCHAR = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 UNRESERVED = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@")
@@ -164,3 +184,5 @@ def test_valid_requests_parse_back_to_what_was_generated(data, requests, blank_l
     expected = [parsed for _, parsed in requests]
     assert outcome_of([raw]) == (expected, None)
     assert outcome_of(data.draw(cut(raw))) == (expected, None)
+    fresh, again = outcome_fresh_then_again(raw, Limits())
+    assert fresh == again == (expected, None)
