@@ -33,12 +33,13 @@ AB_KEEPALIVE_REQUEST = (b"GET /small.html HTTP/1.0\r\nConnection: Keep-Alive\r\n
                         b"User-Agent: ApacheBench/2.3\r\nAccept: */*\r\n\r\n")
 AB_CLOSE_REQUEST = (b"GET /small.html HTTP/1.0\r\nHost: 127.0.0.1:8080\r\n"
                     b"User-Agent: ApacheBench/2.3\r\nAccept: */*\r\n\r\n")
-API_ROWS = 100
+API_ROWS = 1000  # as many as the benchmark cycles through (its api_rows)
 
 CYCLES = {
     "keepalive-wrk": "wrk's two-line request for the 600-byte file, keep-alive",
     "keepalive-ab": "ab -k's HTTP/1.0 keep-alive request for the 600-byte file",
-    "api-get": "GET /api/scores/{id} (a SQLite read), keep-alive, ids cycling 1..100",
+    "keepalive-new": "wrk's request with a query that changes every time: a head never seen before",
+    "api-get": "GET /api/scores/{id} (a SQLite read), keep-alive, ids cycling 1..1000",
     "close": "ab's request without keep-alive: accept, parse, answer, close",
 }
 
@@ -95,6 +96,8 @@ def run_cycle(name: str, requests: int, workdir: Path) -> list[bytes]:
         for i in range(requests):
             if name == "api-get":
                 client.sendall(b"GET /api/scores/%d HTTP/1.1\r\nHost: h\r\n\r\n" % (i % API_ROWS + 1))
+            elif name == "keepalive-new":
+                client.sendall(WRK_REQUEST.replace(b" HTTP/", b"?n=%d HTTP/" % i, 1))
             else:
                 client.sendall(WRK_REQUEST if name == "keepalive-wrk" else AB_KEEPALIVE_REQUEST)
             conn.on_event(0)
