@@ -62,7 +62,7 @@ class Plan:
 FULL = Plan(quick=False, duration_s=10, warmup_s=2, workers=2, concurrency=50,
             sweep=(1, 2, 4, 8, 16, 32, 64, 128, 256), worker_sweep=(1, 2, 4), worker_sweep_concurrency=64,
             ab_requests=50_000, ab_concurrency=100, ab_time_limit_s=180, ab_socket_timeout_s=10,
-            idle_connections=10_000, idle_keepalive_s=300, slow_concurrency=16, api_rows=1000, rounds=3)
+            idle_connections=10_000, idle_keepalive_s=300, slow_concurrency=16, api_rows=1000, rounds=5)
 QUICK = Plan(quick=True, duration_s=1, warmup_s=0, workers=2, concurrency=50,
              sweep=(1, 16, 64), worker_sweep=(1, 2), worker_sweep_concurrency=64,
              ab_requests=2000, ab_concurrency=100, ab_time_limit_s=20, ab_socket_timeout_s=3,
