@@ -116,6 +116,7 @@ class _Seen:
     MAX_ENTRIES = 256
     MAX_KEY_BYTES = 1024
     _per_limits: dict[Limits, "_Seen"] = {}
+    _last: tuple[Limits | None, "_Seen | None"] = (None, None)  # a server asks with one Limits object
 
     __slots__ = ("heads", "fields")
 
@@ -126,10 +127,20 @@ class _Seen:
     @classmethod
     def under(cls, limits: Limits) -> "_Seen":
         """The memory shared by every parser with these limits (what they accept depends on them)."""
+        last_limits, seen = cls._last
+        if limits is last_limits:
+            return seen  # the usual case, without hashing a dataclass once per connection
         seen = cls._per_limits.get(limits)
         if seen is None:
             seen = cls._per_limits[limits] = cls()
+        cls._last = (limits, seen)
         return seen
+
+    @classmethod
+    def forget_all(cls) -> None:
+        """Start again from nothing seen (tests and lessons show a parser's first encounter)."""
+        cls._per_limits.clear()
+        cls._last = (None, None)
 
     def remember(self, memo: dict, key: bytes, value) -> None:
         if len(key) <= self.MAX_KEY_BYTES:

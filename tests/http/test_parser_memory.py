@@ -20,9 +20,9 @@ Seen = parser_module._Seen
 @pytest.fixture(autouse=True)
 def forgetful():
     """Each test starts with a parser that has seen nothing."""
-    Seen._per_limits.clear()
+    Seen.forget_all()
     yield
-    Seen._per_limits.clear()
+    Seen.forget_all()
 
 
 def parse_one(raw: bytes, limits: Limits = Limits(), client: str = ""):
@@ -108,7 +108,7 @@ def test_the_memory_is_bounded():
     seen = Seen.under(Limits())
     assert 0 < len(seen.heads) <= Seen.MAX_ENTRIES
     assert 0 < len(seen.fields) <= Seen.MAX_ENTRIES
-    Seen._per_limits.clear()
+    Seen.forget_all()
     long_head = get("/", b"X-Long: " + b"a" * Seen.MAX_KEY_BYTES)
     assert parse_one(long_head).headers["x-long"] == "a" * Seen.MAX_KEY_BYTES
     seen = Seen.under(Limits())

@@ -92,7 +92,7 @@ def test_answer_does_not_depend_on_the_cutting(data, raw):
 
 
 def outcome_fresh_then_again(raw: bytes, limits: Limits):
-    _Seen._per_limits.clear()
+    _Seen.forget_all()
     return outcome_of([raw], limits), outcome_of([raw], limits)
 
 
