@@ -107,8 +107,8 @@ class _Seen:
     same few heads again and again: a client repeats its fields on every request of
     a connection (often its whole head, when it polls or checks health), and every
     connection of one client looks alike. So an accepted head without a body maps to
-    its Request, and a field block to its Headers, both treated as read-only from then
-    on. Only the one-pass path uses this, only for bytes that passed every check, and
+    its Request (from its second arrival on: most heads that come once never come
+    again), and a field block to its Headers, both treated as read-only from then on. Only the one-pass path uses this, only for bytes that passed every check, and
     at most MAX_ENTRIES of at most MAX_KEY_BYTES each are kept (all dropped when full),
     so a client sending ever-new heads costs a dict lookup, not memory.
     """
@@ -118,10 +118,11 @@ class _Seen:
     _per_limits: dict[Limits, "_Seen"] = {}
     _last: tuple[Limits | None, "_Seen | None"] = (None, None)  # a server asks with one Limits object
 
-    __slots__ = ("heads", "fields")
+    __slots__ = ("heads", "once", "fields")
 
     def __init__(self) -> None:
         self.heads: dict[bytes, Request] = {}    # a whole head -> its Request, from no client
+        self.once: dict[bytes, None] = {}        # heads seen once so far (most never come again)
         self.fields: dict[bytes, Headers] = {}   # field lines and the blank line -> their Headers
 
     @classmethod
@@ -141,6 +142,17 @@ class _Seen:
         """Start again from nothing seen (tests and lessons show a parser's first encounter)."""
         cls._per_limits.clear()
         cls._last = (None, None)
+
+    def remember_head(self, head: bytes, request: Request) -> None:
+        """Keep a head's Request from its second arrival on: a head that comes once costs less.
+
+        The Request kept is a copy, so that nothing an application does to its own
+        request reaches the next one.
+        """
+        if head in self.once:
+            self.remember(self.heads, head, request.copy_for(""))
+        else:
+            self.remember(self.once, head, None)
 
     def remember(self, memo: dict, key: bytes, value) -> None:
         if len(key) <= self.MAX_KEY_BYTES:
@@ -341,8 +353,7 @@ class RequestParser:
             self._failed_target = target  # the step-by-step path keeps it in _request_line
             raise
         if self._state == _HEAD and not self.expects_continue:  # no body: all of it is in the head
-            # A copy, so that nothing an application does to its request reaches the next one.
-            seen.remember(seen.heads, head, self._request.copy_for(""))
+            seen.remember_head(head, self._request)
         return True
 
     def _read_simple_fields(self, block: bytes) -> Headers | None:
