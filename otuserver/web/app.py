@@ -2,8 +2,8 @@
 
 It owns the request's path through the framework: refuse an oversized body
 (413), resolve the route (404 / 405 with Allow), wrap the protocol Request in
-a WebRequest, call the endpoint, and turn every HTTPError into a JSON
-response. Anything else a handler raises becomes a 500 with a JSON body; the
+a WebRequest, call the route's handler for the method, and turn every
+HTTPError into a JSON response. Anything else a handler raises becomes a 500 with a JSON body; the
 traceback goes to the log only, and the app stays usable for the next request.
 It never sees a socket; the server adds Date, Content-Length and strips HEAD bodies.
 """
@@ -48,4 +48,4 @@ class App:
         if self.max_body_bytes is not None and len(request.body) > self.max_body_bytes:
             raise ContentTooLarge(f"request body exceeds {self.max_body_bytes} bytes")
         route, params = self.router.resolve(request.method, request.path)
-        return route.endpoint(WebRequest(request, params))
+        return route.handlers[request.method](WebRequest(request, params))

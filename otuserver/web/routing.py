@@ -6,7 +6,9 @@ route has this path (NotFound, 404), a route has the path but not the method
 (MethodNotAllowed, 405 with `Allow`), or a full match with typed parameters.
 HEAD is allowed wherever GET is (RFC 9110 §9.3.2). Templates without
 parameters are found in a dict before any regex is tried. Knows nothing of
-models, databases or sockets; an endpoint is any callable `endpoint(request)`.
+models, databases or sockets; an endpoint is any callable `endpoint(request)`,
+and one that dispatches by verb may say, through `handler_for(method)`, which
+callable answers each method, so a request skips that second dispatch.
 """
 
 import re
@@ -79,6 +81,20 @@ def endpoint_methods(endpoint: object, methods: Iterable[str] | None) -> frozens
     return frozenset(found)
 
 
+def method_handlers(endpoint: Callable, methods: frozenset[str]) -> dict[str, Callable]:
+    """Method -> the callable that answers it, worked out once, when the route is added.
+
+    An endpoint with `handler_for(method)` (a class-based service) names its own
+    method for each verb, or None to be called itself; any other endpoint answers all.
+    """
+    handler_for = getattr(endpoint, "handler_for", None)
+    handlers = {}
+    for method in methods:
+        handler = handler_for(method) if handler_for is not None else None
+        handlers[method] = endpoint if handler is None else handler
+    return handlers
+
+
 @dataclass
 class Route:
     """One path template bound to one endpoint and the methods it answers."""
@@ -90,10 +106,13 @@ class Route:
     regex: re.Pattern = field(init=False, repr=False)
     # (name, converter) pairs: a tuple, because match_path iterates it on every request
     converters: tuple[tuple[str, Callable[[str], object]], ...] = field(init=False, repr=False)
+    # method -> what the App calls with the WebRequest; its keys are exactly `methods`
+    handlers: dict[str, Callable] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.regex, converters = compile_path(self.template)
         self.converters = tuple(converters.items())
+        self.handlers = method_handlers(self.endpoint, self.methods)
 
     @property
     def is_static(self) -> bool:
@@ -102,8 +121,10 @@ class Route:
     def match_path(self, path: str) -> dict[str, object] | None:
         """The typed parameters if `path` fits this template, else None."""
         m = self.regex.match(path)
-        if m is None:
-            return None
+        return None if m is None else self.parameters(m)
+
+    def parameters(self, m: re.Match) -> dict[str, object]:
+        """The typed parameters of a match of this route's regex."""
         params = m.groupdict()  # one dict per match, converted in place
         for name, convert in self.converters:
             params[name] = convert(params[name])
@@ -141,15 +162,16 @@ class Router:
         Exact templates are tried first: a dict lookup is cheaper than any regex.
         This runs on every request, so it is one plain loop (no generator, no
         per-route property) that returns as soon as a route fits path and method;
+        each route that does not fit costs one regex call and no Python call, and
         working out the answer to a miss is left to `_no_match`.
         """
         for route in self._static.get(path, ()):
             if method in route.methods:
                 return route, {}
         for route in self._dynamic:
-            params = route.match_path(path)
-            if params is not None and method in route.methods:
-                return route, params
+            m = route.regex.match(path)
+            if m is not None and method in route.methods:
+                return route, route.parameters(m)
         raise self._no_match(path)
 
     def _no_match(self, path: str) -> MethodNotAllowed | NotFound:

@@ -60,6 +60,19 @@ class APIService:
             handler = getattr(self, "get" if method == "HEAD" else method.lower())
         return handler(request)
 
+    def handler_for(self, method: str) -> Callable[[WebRequest], Response] | None:
+        """What the router may call for `method` in place of this service (see routing.method_handlers).
+
+        None -- call the service itself -- when a subclass puts its own __call__ in
+        the way, or when the verb has no method here (the call then fails as it would).
+        """
+        if type(self).__call__ is not APIService.__call__:
+            return None
+        handler = self.handlers.get(method)
+        if handler is None:
+            handler = getattr(self, "get" if method == "HEAD" else method.lower(), None)
+        return handler
+
     @cached_property
     def handlers(self) -> dict[str, Callable[[WebRequest], Response]]:
         """Verb -> bound method, made on first use, so a request costs one dict lookup.

@@ -124,3 +124,28 @@ def test_openapi_document_is_built_from_the_routes_and_the_model(app):
     assert set(document["paths"]["/gadgets/{gadget_id}"]) == {"get", "put", "delete"}
     assert document["components"]["schemas"]["Gadget"]["required"] == ["gadget_id", "weight", "shiny"]
     assert document["components"]["schemas"]["GadgetInput"]["required"] == ["weight", "shiny"]
+
+
+def test_a_service_with_its_own_call_is_called_itself_and_not_bypassed():
+    class Guarded(APIService):
+        def __call__(self, request):
+            return JSONResponse("guarded")
+
+        def get(self, request):
+            return JSONResponse("get")
+
+    router = Router()
+    router.add("/guarded", Guarded())
+    assert body_of(App(router)(Request("GET", "/guarded"))) == "guarded"
+
+
+def test_a_verb_routed_to_a_service_without_its_method_is_a_500():
+    class OnlyGet(APIService):
+        def get(self, request):
+            return JSONResponse("get")
+
+    router = Router()
+    router.add("/only-get", OnlyGet(), methods=["GET", "PATCH"])
+    app = App(router)
+    assert app(Request("PATCH", "/only-get")).status == 500
+    assert body_of(app(Request("HEAD", "/only-get"))) == "get"

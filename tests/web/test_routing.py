@@ -2,7 +2,7 @@
 
 import pytest
 
-from otuserver.web import MethodNotAllowed, NotFound, Router, compile_path
+from otuserver.web import APIService, MethodNotAllowed, NotFound, Router, compile_path
 from otuserver.web.routing import openapi_path
 
 
@@ -104,3 +104,28 @@ def test_405_lists_the_methods_of_static_and_parameterised_templates_that_fit():
     with pytest.raises(MethodNotAllowed) as caught:
         router.resolve("DELETE", "/api/openapi.json")
     assert dict(caught.value.headers)["Allow"] == "GET, HEAD, POST"
+
+
+def test_a_route_calls_a_plain_function_endpoint_for_every_method():
+    route = Router().add("/x", endpoint, methods=["GET", "POST"])
+    assert route.handlers == {"GET": endpoint, "HEAD": endpoint, "POST": endpoint}
+
+
+def test_a_route_to_a_service_calls_its_verb_method_directly_and_head_calls_get():
+    class Service(APIService):
+        def get(self, request):
+            return None
+
+        def delete(self, request):
+            return None
+
+    service = Service()
+    route = Router().add("/x", service)
+    assert route.handlers == {"GET": service.get, "HEAD": service.get, "DELETE": service.delete}
+
+
+def test_the_first_route_that_fits_path_and_method_wins_even_after_one_that_fits_the_path_only():
+    router = Router()
+    router.add("/api/{name}", endpoint, methods=["POST"])
+    second = router.add("/api/{name}", endpoint, methods=["GET"])
+    assert router.resolve("GET", "/api/x") == (second, {"name": "x"})
