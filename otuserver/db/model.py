@@ -15,6 +15,7 @@ HTTPErrors: ValidationError (400), Conflict (409), DatabaseBusy (503).
 
 import sqlite3
 from collections.abc import Callable
+from math import isfinite
 from typing import ClassVar
 
 from .engine import Engine
@@ -30,6 +31,7 @@ class Model:
     pk_name: ClassVar[str] = ""
     _sql: ClassVar[dict[str, str]] = {}
     _from_db: ClassVar[list[tuple[str, Callable[[object], object]]]] = []
+    _json_template: ClassVar[bytes | None] = None
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -42,6 +44,7 @@ class Model:
         # Only these fields read back differently from how SQLite stores them (a boolean is 0 or 1).
         cls._from_db = [(name, field.from_db) for name, field in cls.fields.items()
                         if type(field).from_db is not Field.from_db]
+        cls._json_template = _json_template(cls)
 
     def __init__(self, **values: object) -> None:
         for name in self.fields:
@@ -92,6 +95,33 @@ class Model:
         for name in self.fields:
             data[name] = getattr(self, name)
         return data
+
+    @classmethod
+    def get_json(cls, db: Engine, pk: object, encode: Callable[[dict], bytes]) -> bytes | None:
+        """`encode(cls.get(db, pk).to_json())`, the stored object as JSON bytes, or None.
+
+        `encode` writes compact JSON (no spaces), as otuserver.web's dump_json does.
+        A row of plain numbers needs no instance, no dict and no encoder: its
+        values go straight into the class's template, which writes the same bytes
+        (a JSON encoder writes an int or a finite float as its repr).
+        >>> from otuserver.db import IntegerField, RealField
+        >>> class Point(Model):
+        ...     table = "point"
+        ...     point_id = IntegerField(primary_key=True)
+        ...     x = RealField()
+        >>> Point._json_template % (7, 0.5)
+        b'{"point_id":7,"x":0.5}'
+        """
+        template = cls._json_template
+        if template is None:
+            instance = cls.get(db, pk)
+            return None if instance is None else encode(instance.to_json())
+        row = db.fetch_one(cls._sql["get"], (pk,))
+        if row is None:
+            return None
+        if _plain_numbers(row):
+            return template % row
+        return encode(cls._from_row(row).to_json())
 
     @classmethod
     def parse_pk(cls, value: object) -> object | None:
@@ -200,6 +230,31 @@ def _statements(table: str, pk: str, columns: list[str]) -> dict[str, str]:
         "update": f"UPDATE {t} SET {', '.join(c + ' = ?' for c in others)} WHERE {k} = ?",
         "delete": f"DELETE FROM {t} WHERE {k} = ?",
     }
+
+
+def _json_template(cls: type) -> bytes | None:
+    """`{"name":%r,...}` for a model whose JSON is its row as stored, else None.
+
+    Field names are plain identifiers (quote_identifier checks), so each is its
+    own JSON string between quotes, and a % in one cannot happen.
+    """
+    if cls.to_json is not Model.to_json or cls.get.__func__ is not Model.get.__func__ or cls._from_db:
+        # The class shapes its JSON or its lookup itself, or converts values read back (booleans).
+        return None
+    return b"{" + b",".join(b'"%s":%%r' % name.encode() for name in cls.fields) + b"}"
+
+
+def _plain_numbers(row: tuple) -> bool:
+    """Is every value an int or a finite float, which %r writes exactly as JSON does?
+
+    A column may hold anything SQLite accepts (text in a REAL column, say) and
+    JSON has no infinity, so anything else takes the encoder's path.
+    """
+    for value in row:
+        kind = type(value)
+        if kind is not int and (kind is not float or not isfinite(value)):
+            return False
+    return True
 
 
 def _is_duplicate_key(exc: sqlite3.IntegrityError) -> bool:

@@ -70,6 +70,18 @@ class JSONResponse(Response):
         Response.__init__(self, status, fields, dump_json(data))  # not super(): it builds a proxy per call
         self.data = data
 
+    @classmethod
+    def encoded(cls, body: bytes, status: int = 200) -> "JSONResponse":
+        """A JSONResponse for a body that is JSON already, written as dump_json writes; `data` is None.
+
+        >>> JSONResponse.encoded(b'{"ok":true}').body == JSONResponse({"ok": True}).body
+        True
+        """
+        response = cls.__new__(cls)
+        Response.__init__(response, status, [_CONTENT_TYPE_FIELD], body)
+        response.data = None
+        return response
+
     def wire_head(self) -> bytes:
         """Response.wire_head, with a shortcut for the usual head: Content-Type is its only field.
 

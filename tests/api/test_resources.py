@@ -31,6 +31,15 @@ def test_full_crud_walk(client, resource):
 
 
 @pytest.mark.parametrize("resource", RESOURCES)
+def test_get_answers_the_same_bytes_and_head_as_the_created_object(client, resource):
+    created = client("POST", f"/api/{resource}", {"client_id": 3, **VALID_BODY[resource]})
+    got = client("GET", f"/api/{resource}/3")
+    assert (got.status, got.headers, got.body) == (200, created.headers[:1], created.body)
+    assert got.wire_head() == b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % len(
+        created.body)
+
+
+@pytest.mark.parametrize("resource", RESOURCES)
 def test_post_with_a_client_id_uses_it_and_the_next_free_one_follows(client, resource):
     assert client("POST", f"/api/{resource}", {"client_id": 41, **VALID_BODY[resource]}).status == 201
     following = client("POST", f"/api/{resource}", VALID_BODY[resource])

@@ -1,5 +1,6 @@
 """Fields validate and convert; Model turns JSON into rows and back, with CRUD on a file of its own."""
 
+import json
 import math
 import sqlite3
 
@@ -16,9 +17,28 @@ class Reading(Model):
     valid = BooleanField()
 
 
+class Sample(Model):
+    """Plain numbers only: its JSON is written from the row's template."""
+    table = "sample"
+    sample_id = IntegerField(primary_key=True)
+    value = RealField()
+    count = IntegerField()
+
+
+class Labelled(Model):
+    """Plain numbers too, but it shapes its own JSON, so the template must not be used."""
+    table = "labelled"
+    sample_id = IntegerField(primary_key=True)
+    value = RealField()
+    count = IntegerField()
+
+    def to_json(self) -> dict:
+        return {"label": f"#{self.sample_id}", **super().to_json()}
+
+
 @pytest.fixture
 def db(tmp_path):
-    engine = Engine(tmp_path / "readings.sqlite3", models=[Reading])
+    engine = Engine(tmp_path / "readings.sqlite3", models=[Reading, Sample, Labelled])
     yield engine
     engine.close()
 
@@ -126,3 +146,62 @@ def test_the_table_refuses_a_boolean_column_value_other_than_0_or_1(db):
     db.connection()
     with pytest.raises(sqlite3.IntegrityError):
         db.connection().execute("INSERT INTO reading VALUES (1, 1.0, 2)")
+
+
+def _compact_json(data: object) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+@pytest.mark.parametrize("value", [1.5, 3.0, 0.1 + 0.2, -0.0, 1e16, 1e-7, 5e-324, 1.7976931348623157e308,
+                                   -123456789.125, 2.0 ** 53 + 2])
+@pytest.mark.parametrize("count", [0, -1, 2 ** 63 - 1, -(2 ** 63)])
+def test_get_json_of_plain_numbers_is_byte_for_byte_the_encoders_output(db, value, count):
+    Sample(sample_id=7, value=value, count=count).insert(db)
+    assert Sample._json_template is not None
+    assert Sample.get_json(db, 7, _compact_json) == _compact_json(Sample.get(db, 7).to_json())
+
+
+def test_get_json_of_a_missing_row_is_none(db):
+    assert Sample.get_json(db, 1, _compact_json) is None
+
+
+def test_get_json_of_booleans_goes_through_to_json_and_the_encoder(db):
+    Reading(reading_id=1, value=0.5, valid=True).insert(db)
+    assert Reading._json_template is None
+    assert Reading.get_json(db, 1, _compact_json) == b'{"reading_id":1,"value":0.5,"valid":true}'
+
+
+def test_get_json_of_a_model_with_its_own_to_json_uses_it(db):
+    Labelled(sample_id=2, value=1.0, count=3).insert(db)
+    assert Labelled.get_json(db, 2, _compact_json) == b'{"label":"#2","sample_id":2,"value":1.0,"count":3}'
+
+
+def test_get_json_of_text_stored_behind_the_models_back_is_encoded_as_text(db):
+    # SQLite keeps text that does not look like a number as text, even in a REAL column.
+    db.connection().execute("INSERT INTO sample VALUES (1, 'a \"%r\" value', 2)")
+    assert Sample.get_json(db, 1, _compact_json) == b'{"sample_id":1,"value":"a \\"%r\\" value","count":2}'
+
+
+def test_get_json_of_an_infinity_stored_behind_the_models_back_fails_as_the_encoder_does(db):
+    db.connection().execute("INSERT INTO sample VALUES (1, 9e999, 2)")  # SQLite reads 9e999 as +Inf
+    with pytest.raises(ValueError):
+        Sample.get_json(db, 1, _compact_json)
+
+
+def test_get_json_of_a_model_with_its_own_get_uses_it(db):
+    class Hidden(Model):
+        """The sample table, with row 1 hidden by its own get()."""
+        table = "sample"
+        sample_id = IntegerField(primary_key=True)
+        value = RealField()
+        count = IntegerField()
+
+        @classmethod
+        def get(cls, db, pk):
+            return None if pk == 1 else super().get(db, pk)
+
+    Sample(sample_id=1, value=1.0, count=1).insert(db)
+    Sample(sample_id=2, value=2.0, count=2).insert(db)
+    assert Hidden._json_template is None
+    assert Hidden.get_json(db, 1, _compact_json) is None
+    assert Hidden.get_json(db, 2, _compact_json) == b'{"sample_id":2,"value":2.0,"count":2}'
