@@ -5,7 +5,8 @@ convertor per parameter. Matching a request gives one of three answers: no
 route has this path (NotFound, 404), a route has the path but not the method
 (MethodNotAllowed, 405 with `Allow`), or a full match with typed parameters.
 HEAD is allowed wherever GET is (RFC 9110 §9.3.2). Templates without
-parameters are found in a dict before any regex is tried. Knows nothing of
+parameters are found in a dict before any regex is tried; the others are
+tried in order by one regex that joins them all. Knows nothing of
 models, databases or sockets; an endpoint is any callable `endpoint(request)`,
 and one that dispatches by verb may say, through `handler_for(method)`, which
 callable answers each method, so a request skips that second dispatch.
@@ -36,7 +37,13 @@ def compile_path(template: str) -> tuple[re.Pattern, dict[str, Callable[[str], o
     >>> m = regex.match("/api/scores/42"); convert["client_id"](m["client_id"])
     42
     """
-    pattern, converters, pos = "^", {}, 0
+    pattern, converters = _path_pattern(template)
+    return re.compile("^" + pattern), converters
+
+
+def _path_pattern(template: str, group_prefix: str = "") -> tuple[str, dict[str, Callable[[str], object]]]:
+    """compile_path's regex text, without `^`; each parameter's group is named `group_prefix + name`."""
+    pattern, converters, pos = "", {}, 0
     for m in _PARAM.finditer(template):
         name, kind = m.group(1), m.group(2) or "str"
         if kind not in CONVERTORS:
@@ -44,11 +51,32 @@ def compile_path(template: str) -> tuple[re.Pattern, dict[str, Callable[[str], o
         if name in converters:
             raise ValueError(f"parameter {name!r} appears twice in {template!r}")
         regex, converter, _ = CONVERTORS[kind]
-        pattern += re.escape(template[pos:m.start()]) + f"(?P<{name}>{regex})"
+        pattern += re.escape(template[pos:m.start()]) + f"(?P<{group_prefix}{name}>{regex})"
         converters[name] = converter
         pos = m.end()
     # \Z, not $: `$` also matches before a final newline, so /api/scores/1%0A would be row 1.
-    return re.compile(pattern + re.escape(template[pos:]) + r"\Z"), converters
+    return pattern + re.escape(template[pos:]) + r"\Z", converters
+
+
+def alternation(routes: "list[Route]") -> tuple[re.Pattern, dict[int, tuple["Route", tuple]]]:
+    """One regex that tries the templates of `routes` in order, and what its groups mean.
+
+    Route i is alternative i, all of it in group `_i`: that group closes last, so
+    `m.lastindex` says which route fit. Its parameters are the groups `_i_<name>`.
+    The table maps lastindex -> (route, its (group number, name, converter)s).
+    >>> routes = [Route("/a/{x:int}", print, frozenset({"GET"})), Route("/b/{y}", print, frozenset({"GET"}))]
+    >>> regex, table = alternation(routes)
+    >>> m = regex.match("/b/hi"); route, groups = table[m.lastindex]
+    >>> route.template, [(name, m[number]) for number, name, _ in groups]
+    ('/b/{y}', [('y', 'hi')])
+    """
+    regex = re.compile("|".join(f"(?P<_{i}>{_path_pattern(route.template, f'_{i}_')[0]})"
+                                for i, route in enumerate(routes)))
+    table = {}
+    for i, route in enumerate(routes):
+        groups = tuple((regex.groupindex[f"_{i}_{name}"], name, convert) for name, convert in route.converters)
+        table[regex.groupindex[f"_{i}"]] = (route, groups)
+    return regex, table
 
 
 def openapi_path(template: str) -> str:
@@ -104,7 +132,7 @@ class Route:
     methods: frozenset[str]
     name: str = ""
     regex: re.Pattern = field(init=False, repr=False)
-    # (name, converter) pairs: a tuple, because match_path iterates it on every request
+    # (name, converter) pairs, in the template's order
     converters: tuple[tuple[str, Callable[[str], object]], ...] = field(init=False, repr=False)
     # method -> what the App calls with the WebRequest; its keys are exactly `methods`
     handlers: dict[str, Callable] = field(init=False, repr=False)
@@ -121,10 +149,8 @@ class Route:
     def match_path(self, path: str) -> dict[str, object] | None:
         """The typed parameters if `path` fits this template, else None."""
         m = self.regex.match(path)
-        return None if m is None else self.parameters(m)
-
-    def parameters(self, m: re.Match) -> dict[str, object]:
-        """The typed parameters of a match of this route's regex."""
+        if m is None:
+            return None
         params = m.groupdict()  # one dict per match, converted in place
         for name, convert in self.converters:
             params[name] = convert(params[name])
@@ -144,6 +170,9 @@ class Router:
         self.routes: list[Route] = []
         self._static: dict[str, list[Route]] = {}   # exact path -> its routes, in order
         self._dynamic: list[Route] = []             # routes with parameters, in order
+        # all of _dynamic in one regex, and its lastindex -> (route, parameter groups); see alternation()
+        self._alternation: re.Pattern | None = None
+        self._alternatives: dict[int, tuple[Route, tuple]] = {}
 
     def add(self, template: str, endpoint: Callable, *, methods: Iterable[str] | None = None,
             name: str = "") -> Route:
@@ -154,24 +183,34 @@ class Router:
             self._static.setdefault(template, []).append(route)
         else:
             self._dynamic.append(route)
+            self._alternation, self._alternatives = alternation(self._dynamic)
         return route
 
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, object]]:
         """The route and typed parameters for this request, or NotFound / MethodNotAllowed.
 
         Exact templates are tried first: a dict lookup is cheaper than any regex.
-        This runs on every request, so it is one plain loop (no generator, no
-        per-route property) that returns as soon as a route fits path and method;
-        each route that does not fit costs one regex call and no Python call, and
-        working out the answer to a miss is left to `_no_match`.
+        Then one regex call tries every template with parameters, in order (as
+        bottle does): the first that fits the path is nearly always the answer.
+        Only when it does not take the method are the routes tried one by one,
+        since a later one may; working out the answer to a miss is left to `_no_match`.
         """
         for route in self._static.get(path, ()):
             if method in route.methods:
                 return route, {}
+        m = self._alternation.match(path) if self._alternation is not None else None
+        if m is None:
+            raise self._no_match(path)
+        route, groups = self._alternatives[m.lastindex]
+        if method in route.methods:
+            params = {}
+            for number, name, convert in groups:
+                params[name] = convert(m[number])
+            return route, params
         for route in self._dynamic:
-            m = route.regex.match(path)
-            if m is not None and method in route.methods:
-                return route, route.parameters(m)
+            params = route.match_path(path)
+            if params is not None and method in route.methods:
+                return route, params
         raise self._no_match(path)
 
     def _no_match(self, path: str) -> MethodNotAllowed | NotFound:

@@ -129,3 +129,26 @@ def test_the_first_route_that_fits_path_and_method_wins_even_after_one_that_fits
     router.add("/api/{name}", endpoint, methods=["POST"])
     second = router.add("/api/{name}", endpoint, methods=["GET"])
     assert router.resolve("GET", "/api/x") == (second, {"name": "x"})
+
+
+@pytest.mark.parametrize("path, template, params", [
+    ("/api/a", "/api/{name}", {"name": "a"}),
+    ("/api/a/x", "/api/{name}/x", {"name": "a"}),          # the first template fits a prefix only
+    ("/api/7/x", "/api/{name}/x", {"name": "7"}),          # order wins over a more specific type
+    ("/api/7/8", "/api/{number:int}/{other:int}", {"number": 7, "other": 8}),
+])
+def test_the_first_parameterised_template_in_order_that_fits_the_whole_path_wins(path, template, params):
+    router = Router()
+    for each in ("/api/{name}", "/api/{name}/x", "/api/{number:int}/x", "/api/{number:int}/{other:int}"):
+        router.add(each, endpoint, methods=["GET"])
+    route, found = router.resolve("GET", path)
+    assert (route.template, found) == (template, params)
+
+
+def test_a_route_added_later_is_found_too():
+    router = Router()
+    router.add("/a/{x:int}", endpoint, methods=["GET"])
+    later = router.add("/b/{x:int}", endpoint, methods=["GET"])
+    assert router.resolve("GET", "/b/3") == (later, {"x": 3})
+    with pytest.raises(NotFound):
+        router.resolve("GET", "/c/3")
