@@ -30,6 +30,10 @@ CAVEATS = """\
 - **The 954 KB file** moves about 1 GB/s over loopback, and wrk must read every byte on the same cores:
   that rate is bounded by the client's copying as much as by the server, so a ratio near 1 there says
   little about the server.
+- **One request, repeated.** wrk and ab send the same head again and again, and our parser answers a head
+  it has seen before from memory instead of parsing it (otuserver/http/parser.py, `_Seen`). The small-file
+  and ab figures measure that path; a client whose every head is new costs about 1.4x as many
+  instructions per request (`python -m otuserver.bench.instructions`: keepalive-new against keepalive-wrk).
 - **Short runs, few rounds.** Where a scenario's description names rounds (the side-by-side and ab
   scenarios, which decide the targets), ours and nginx ran in interleaved rounds and the median round is
   shown, with every round's figure beside it; the sweeps are one run per point. Rounds on a shared machine
