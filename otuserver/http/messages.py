@@ -55,9 +55,9 @@ class Request:
         can reach the original, or another copy, through its own.
         """
         twin = _new_request(Request)
-        twin.method, twin.target, twin.version, twin.headers = self.method, self.target, self.version, self.headers
-        twin.path, twin.query_string, twin.keep_alive = self.path, self.query_string, self.keep_alive
-        twin.body, twin.client, twin._query_params = b"", client, None
+        twin.method, twin.target, twin.version = self.method, self.target, self.version
+        twin.headers, twin.path, twin.query_string = self.headers, self.path, self.query_string
+        twin.keep_alive, twin.body, twin.client, twin._query_params = self.keep_alive, b"", client, None
         return twin
 
     @property

@@ -108,8 +108,9 @@ class _Seen:
     a connection (often its whole head, when it polls or checks health), and every
     connection of one client looks alike. So an accepted head without a body maps to
     its Request (from its second arrival on: most heads that come once never come
-    again), and a field block to its Headers, both treated as read-only from then on. Only the one-pass path uses this, only for bytes that passed every check, and
-    at most MAX_ENTRIES of at most MAX_KEY_BYTES each are kept (all dropped when full),
+    again), and a field block to its Headers, both treated as read-only from then on.
+    Only the one-pass path uses this, only for bytes that passed every check, and at
+    most MAX_ENTRIES of at most MAX_KEY_BYTES each are kept (all dropped when full),
     so a client sending ever-new heads costs a dict lookup, not memory.
     """
 
