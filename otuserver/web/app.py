@@ -3,8 +3,9 @@
 It owns the request's path through the framework: refuse an oversized body
 (413), resolve the route (404 / 405 with Allow), wrap the protocol Request in
 a WebRequest, call the route's handler for the method, and turn every
-HTTPError into a JSON response. Anything else a handler raises becomes a 500 with a JSON body; the
-traceback goes to the log only, and the app stays usable for the next request.
+HTTPError into a JSON response. Anything else a handler raises becomes a 500
+with a JSON body; the traceback goes to the log only, and the app stays usable
+for the next request.
 It never sees a socket; the server adds Date, Content-Length and strips HEAD bodies.
 """
 

@@ -55,10 +55,9 @@ class APIService:
     """Dispatch by verb: a GET request calls `self.get(request)`, and so on."""
 
     def __call__(self, request: WebRequest) -> Response:
-        method = request.method
-        handler = self.handlers.get(method)
-        if handler is None:  # a verb outside VERBS, routed with explicit methods=: ask by name
-            handler = getattr(self, "get" if method == "HEAD" else method.lower())
+        handler = self._method_for(request.method)
+        if handler is None:
+            raise AttributeError(f"{type(self).__name__} has no method for {request.method}")  # a 500
         return handler(request)
 
     def handler_for(self, method: str) -> Callable[[WebRequest], Response] | None:
@@ -69,8 +68,11 @@ class APIService:
         """
         if type(self).__call__ is not APIService.__call__:
             return None
+        return self._method_for(method)
+
+    def _method_for(self, method: str) -> Callable[[WebRequest], Response] | None:
         handler = self.handlers.get(method)
-        if handler is None:
+        if handler is None:  # a verb outside VERBS, routed with explicit methods=: ask by name
             handler = getattr(self, "get" if method == "HEAD" else method.lower(), None)
         return handler
 
