@@ -12,7 +12,7 @@ import re
 from .errors import BadRequest
 from .headers import TOKEN, Headers, header_tokens
 from .status import reason_phrase
-from .urls import parse_query, percent_decode, split_target
+from .urls import parse_query, percent_decode
 
 
 _FIELD_NAME = re.compile(TOKEN)  # RFC 9110 §5.1: a field name is a token
@@ -31,20 +31,22 @@ class Request:
 
     def __init__(self, method: str, target: str, version: str = "HTTP/1.1",
                  headers: Headers | list[tuple[str, str]] | None = None,
-                 body: bytes = b"", client: str = "") -> None:
+                 body: bytes = b"", client: str = "", keep_alive: bool | None = None) -> None:
         self.method = method
         self.target = target
         self.version = version
         self.headers = headers if isinstance(headers, Headers) else Headers(headers or ())
         self.body = body
         self.client = client  # the peer's address, for logs; empty when there is none
-        raw_path, self.query_string = split_target(target)
+        raw_path, _, self.query_string = target.partition("?")  # as urls.split_target, without a call
         if "%" in raw_path:
             raw_path = percent_decode(raw_path)
         if "\x00" in raw_path:
             raise BadRequest("NUL in request path")
         self.path = raw_path
-        self.keep_alive = wants_keep_alive(version, self.headers.by_name.get("connection"))
+        if keep_alive is None:  # the parser may know it already, from these fields seen before
+            keep_alive = wants_keep_alive(version, self.headers.by_name.get("connection"))
+        self.keep_alive = keep_alive
         self._query_params: dict[str, list[str]] | None = None
 
     def copy_for(self, client: str) -> "Request":

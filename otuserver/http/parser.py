@@ -7,7 +7,8 @@ or several pipelined requests at once, whose leftover bytes wait for the next ca
 
 A head read whole in one pass, as nearly every client sends it, is remembered
 byte for byte (`_Seen`): the same bytes again give the same request without being
-parsed again, and the same field lines under another request line the same Headers.
+parsed again, and the same field lines under another request line the same Headers,
+with what they settle about the body and the connection already worked out.
 
 Anything malformed raises an HTTPError carrying its status (400, 413, 414, 417,
 431, 501, 505); after that the parser is finished, because the byte stream can no
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from .errors import (BadRequest, ContentTooLarge, ExpectationFailed, HeaderFieldsTooLarge,
                      HTTPError, NotImplementedByServer, URITooLong, VersionNotSupported)
 from .headers import TOKEN, Headers
-from .messages import Request
+from .messages import Request, wants_keep_alive
 
 # RFC 9112 §2.1: the head ends with an empty line. A lone LF is accepted as a
 # line terminator (RFC 9112 §2.2 allows it), so the end is LF, optional CR, LF.
@@ -79,13 +80,14 @@ _FIELD_LINE = re.compile(_FIELD_TEXT)
 # and field lines that break no rule. Anything else, or a head arriving in pieces,
 # takes the step-by-step path below, which accepts the same heads and names the
 # rule a bad one breaks; the property tests hold the two paths to the same answers.
-_SIMPLE_REQUEST_LINE = re.compile(r"(%s) (/[\x21-\x7e]*) HTTP/1\.([01])\r\n" % TOKEN)
+_SIMPLE_REQUEST_LINE = re.compile(rb"(%s) (/[\x21-\x7e]*) HTTP/1\.([01])\r\n" % _TCHARS)
 # One field line, from a line start to its CRLF; findall over the field lines yields
 # as many (name, value) pairs as there are lines only if every line is well formed.
 _SIMPLE_FIELD = re.compile(r"^(%s):[ \t]*(%s*)\r\n" % (TOKEN, _VALUE_CHARS), re.MULTILINE)
 
 # Shortcuts past the regexes for what nearly every request sends (all valid tokens).
 _COMMON_METHODS = frozenset((b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH"))
+_METHOD_NAMES = {method: method.decode("ascii") for method in _COMMON_METHODS}  # one str each, made once
 _SUPPORTED_VERSIONS = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
 _CR_LF = (0x0D, 0x0A)
 
@@ -108,7 +110,8 @@ class _Seen:
     a connection (often its whole head, when it polls or checks health), and every
     connection of one client looks alike. So an accepted head without a body maps to
     its Request (from its second arrival on: most heads that come once never come
-    again), and a field block to its Headers, both treated as read-only from then on.
+    again), and a field block to its Headers and what they settle about framing
+    (`_FieldBlock`), both treated as read-only from then on.
     Only the one-pass path uses this, only for bytes that passed every check, and at
     most MAX_ENTRIES of at most MAX_KEY_BYTES each are kept (all dropped when full),
     so a client sending ever-new heads costs a dict lookup, not memory.
@@ -124,7 +127,7 @@ class _Seen:
     def __init__(self) -> None:
         self.heads: dict[bytes, Request] = {}    # a whole head -> its Request, from no client
         self.once: dict[bytes, None] = {}        # heads seen once so far (most never come again)
-        self.fields: dict[bytes, Headers] = {}   # field lines and the blank line -> their Headers
+        self.fields: dict[bytes, _FieldBlock] = {}  # field lines and the blank line -> what they say
 
     @classmethod
     def under(cls, limits: Limits) -> "_Seen":
@@ -160,6 +163,33 @@ class _Seen:
             if len(memo) >= self.MAX_ENTRIES:
                 memo.clear()
             memo[key] = value
+
+
+class _FieldBlock:
+    """A field block the one-pass path accepted: its Headers, and what they settle about framing.
+
+    Whether a request has a body, and whether its Host is acceptable, depends on its
+    fields and its version alone (RFC 9112 §3.2, §6.3). So `bodiless` maps each
+    version under which these fields pass the Host check and announce no body and
+    no expectation (no Content-Length, Transfer-Encoding or Expect) to whether such a
+    request keeps the connection open. With one of those versions, a request line
+    and this block make a complete request; any other takes every framing check.
+    """
+
+    __slots__ = ("headers", "bodiless")
+
+    def __init__(self, headers: Headers) -> None:
+        self.headers = headers
+        self.bodiless: dict[str, bool] = {}
+        by_name = headers.by_name
+        if "content-length" in by_name or "transfer-encoding" in by_name or "expect" in by_name:
+            return
+        for version in ("HTTP/1.1", "HTTP/1.0"):
+            try:
+                _check_host(version, headers)
+            except BadRequest:
+                continue
+            self.bodiless[version] = wants_keep_alive(version, by_name.get("connection"))
 
 
 # What the parser is waiting for.
@@ -332,24 +362,30 @@ class RequestParser:
             del buffer[:end + 4]
             self._request = known.copy_for(self.client)
             return True
-        line_end = head.find(b"\r\n") + 2
-        line = _SIMPLE_REQUEST_LINE.match(head[:line_end].decode("latin-1"))  # latin-1: one char per byte
+        line = _SIMPLE_REQUEST_LINE.match(head)  # the target stops at the first CRLF
         if line is None:
             return False
+        line_end = line.end()
         if line_end - 2 > self._max_line:
             return False  # over a limit: the step-by-step path raises the right error
         block = head[line_end:]
-        headers = seen.fields.get(block)
-        if headers is None:
-            headers = self._read_simple_fields(block)
-            if headers is None:
+        fields = seen.fields.get(block)
+        if fields is None:
+            fields = self._read_simple_fields(block)
+            if fields is None:
                 return False
         del buffer[:end + 4]
         method, target, minor = line.groups()
-        version = "HTTP/1.1" if minor == "1" else "HTTP/1.0"
+        method = _METHOD_NAMES.get(method) or method.decode("ascii")
+        target = target.decode("ascii")
+        version = "HTTP/1.1" if minor == b"1" else "HTTP/1.0"
+        keep_alive = fields.bodiless.get(version)
         try:  # free unless it raises (Python 3.11's zero-cost try)
-            _check_host(version, headers)
-            self._start_message(method, target, version, headers)
+            if keep_alive is not None:  # the fields were checked and frame no body: the head is all
+                self._request = Request(method, target, version, fields.headers, b"", self.client, keep_alive)
+            else:
+                _check_host(version, fields.headers)
+                self._start_message(method, target, version, fields.headers)
         except HTTPError:
             self._failed_target = target  # the step-by-step path keeps it in _request_line
             raise
@@ -357,7 +393,7 @@ class RequestParser:
             seen.remember_head(head, self._request)
         return True
 
-    def _read_simple_fields(self, block: bytes) -> Headers | None:
+    def _read_simple_fields(self, block: bytes) -> _FieldBlock | None:
         """The field lines of a one-pass head, through its blank line; None if one breaks a rule."""
         text = block.decode("latin-1")
         pairs = _SIMPLE_FIELD.findall(text)
@@ -369,8 +405,9 @@ class RequestParser:
             headers = Headers.from_lowered([(name.lower(), value.rstrip(" \t")) for name, value in pairs])
         else:
             headers = Headers.from_lowered([(name.lower(), value) for name, value in pairs])
-        self._seen.remember(self._seen.fields, block, headers)
-        return headers
+        fields = _FieldBlock(headers)
+        self._seen.remember(self._seen.fields, block, fields)
+        return fields
 
     def _read_request_line(self) -> bool:
         buffer = self._buffer

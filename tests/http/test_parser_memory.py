@@ -111,6 +111,41 @@ def test_the_same_field_lines_share_one_headers_for_any_target():
     assert second.headers.items() == [("host", "a"), ("accept", "*/*")]
 
 
+# Field lines that settle the framing one way or another, each with the body it frames.
+FIELD_BLOCKS = [
+    (b"Host: a", b""),
+    (b"", b""),                                            # no Host: HTTP/1.0 only
+    (b"Host: a\r\nConnection: close", b""),
+    (b"Connection: keep-alive\r\nHost: a", b""),
+    (b"Host: a b", b""),                                    # an invalid Host
+    (b"Host: a\r\nHost: a", b""),                           # two Host lines
+    (b"Host: a\r\nContent-Length: 3", b"abc"),
+    (b"Host: a\r\nTransfer-Encoding: chunked", b"3\r\nabc\r\n0\r\n\r\n"),
+    (b"Host: a\r\nExpect: 100-continue", b""),
+    (b"Host: a\r\nExpect: nothing-you-know", b""),
+]
+
+
+def decision(pieces: list[bytes]) -> tuple:
+    """What a parser decides about the bytes: each request and whether it keeps the connection, or a refusal."""
+    outcome = feed(pieces)
+    return [(summary(r), r.keep_alive) for r in outcome.requests], outcome.status
+
+
+@pytest.mark.parametrize("block, body", FIELD_BLOCKS, ids=[repr(block) for block, _ in FIELD_BLOCKS])
+@pytest.mark.parametrize("first_minor", [b"1", b"0"])
+def test_a_remembered_field_block_decides_what_a_fresh_parse_decides(block, body, first_minor):
+    # The same field lines under ever-new request lines of both versions: from the
+    # second on, the block (and what it settles: Host, body, keep-alive) comes from memory.
+    fields = block + b"\r\n" if block else b""
+    minors = [first_minor, b"0" if first_minor == b"1" else b"1"] * 3
+    heads = [b"GET /%d HTTP/1.%s\r\n%s\r\n%s" % (i, minor, fields, body) for i, minor in enumerate(minors)]
+    # Fed a byte at a time, a head goes step by step, never through the one-pass path or its memory.
+    step_by_step = [decision([raw[i:i + 1] for i in range(len(raw))]) for raw in heads]
+    assert [decision([raw]) for raw in heads] == step_by_step
+    assert len(Seen.under(Limits()).fields) == 1, "one block, remembered"
+
+
 def test_the_memory_is_bounded():
     for i in range(Seen.MAX_ENTRIES + 10):
         for _ in range(2):  # twice, so that each head is kept
