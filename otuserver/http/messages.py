@@ -166,13 +166,17 @@ def render_fields(headers: list[tuple[str, str]]) -> bytes:
         line = _RENDERED.get((name, value))
         if line is None:
             line = _render_field(name, value)
-            if len(_RENDERED) < 256:  # an application repeats a handful (Content-Type, Allow)
-                _RENDERED[name, value] = line
+            # An application repeats a handful (Content-Type, Allow) among one-offs (each
+            # Location): all are dropped when full, so the handful comes back and no one-off stays.
+            if len(_RENDERED) >= _MAX_RENDERED:
+                _RENDERED.clear()
+            _RENDERED[name, value] = line
         lines.append(line)
     return b"".join(lines)
 
 
 _RENDERED: dict[tuple[str, str], bytes] = {}
+_MAX_RENDERED = 256
 
 
 def _render_field(name: str, value: str) -> bytes:

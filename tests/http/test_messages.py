@@ -44,6 +44,18 @@ def test_latin1_value_is_rendered_as_latin1():
     assert render_fields([("X", "café")]) == b"X: caf\xe9\r\n"
 
 
+def test_rendered_fields_are_remembered_within_a_bound_and_one_offs_do_not_stay():
+    from otuserver.http import messages
+    messages._RENDERED.clear()
+    render_fields([("Content-Type", "application/json")])
+    for i in range(messages._MAX_RENDERED * 2):  # a Location per new resource, never seen again
+        assert render_fields([("Location", f"/api/scores/{i}")]) == b"Location: /api/scores/%d\r\n" % i
+        assert len(messages._RENDERED) <= messages._MAX_RENDERED
+    assert ("Location", "/api/scores/0") not in messages._RENDERED
+    render_fields([("Content-Type", "application/json")])  # the usual field is remembered again
+    assert ("Content-Type", "application/json") in messages._RENDERED
+
+
 @pytest.mark.parametrize("name, value", [
     ("X", "a\r\nSet-Cookie: evil=1"), ("X", "a\nb"), ("X", "a\rb"), ("X", "a\x00b"),
     ("X\r\nEvil", "1"), ("Bad Name", "1"), ("Colon:", "1"), ("", "1"),
