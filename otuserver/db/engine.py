@@ -15,7 +15,7 @@ Only parameterised SQL is executed; the engine never formats a value into SQL.
 import logging
 import os
 import sqlite3
-import threading
+from threading import get_ident
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,13 +84,17 @@ class Engine:
 
     def connection(self) -> sqlite3.Connection:
         """This process's (and thread's) connection, opened and prepared on first use."""
-        key = (_pid, threading.get_ident())
-        conn = self._connections.get(key)
-        if conn is None:
-            # Connections inherited from a parent process are dropped, never used or
-            # closed here: they belong to the parent's open file and locks.
-            self._connections = {k: c for k, c in self._connections.items() if k[0] == key[0]}
-            conn = self._connections[key] = self._open()
+        try:  # costs nothing when it does not raise, so the usual case is one dict lookup
+            return self._connections[_pid, get_ident()]
+        except KeyError:
+            return self._connect_this_thread()
+
+    def _connect_this_thread(self) -> sqlite3.Connection:
+        key = (_pid, get_ident())
+        # Connections inherited from a parent process are dropped, never used or
+        # closed here: they belong to the parent's open file and locks.
+        self._connections = {k: c for k, c in self._connections.items() if k[0] == key[0]}
+        conn = self._connections[key] = self._open()
         return conn
 
     def _open(self) -> sqlite3.Connection:

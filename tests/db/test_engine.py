@@ -3,6 +3,7 @@ cannot get becomes 503 with Retry-After (and no half-written row), and each proc
 
 import os
 import sqlite3
+import threading
 
 import pytest
 
@@ -120,3 +121,24 @@ def test_a_forked_child_opens_its_own_connection(tmp_path):
     assert engine.connection() is parent_conn
     assert Item.get(engine, 7).price == 7.0
     engine.close()
+
+
+def test_each_thread_has_its_own_connection_and_keeps_it(tmp_path):
+    # sqlite3 refuses a connection used from a thread other than its own, so a
+    # shared one would fail here; the same thread must get the same one back.
+    engine = Engine(tmp_path / "items.sqlite3", models=[Item])
+    Item(item_id=1, price=1.0).insert(engine)
+    mine = engine.connection()
+    seen = {}
+
+    def other_thread():
+        seen["first"], seen["again"] = engine.connection(), engine.connection()
+        seen["price"] = Item.get(engine, 1).price
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    assert seen["first"] is seen["again"] is not mine
+    assert seen["price"] == 1.0
+    assert engine.connection() is mine
+    # No engine.close(): sqlite3 would refuse to close the other thread's connection from this one.
