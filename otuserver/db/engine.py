@@ -9,6 +9,7 @@ front, which keeps the busy handler in charge (a deferred transaction that
 upgrades from read to write can fail at once with SQLITE_BUSY). A lock still
 not granted after the timeout becomes DatabaseBusy (503, Retry-After), and
 the transaction is rolled back, so the client knows its row was not stored.
+A key lookup, the most common read, runs on a cursor kept with its connection.
 Only parameterised SQL is executed; the engine never formats a value into SQL.
 """
 
@@ -76,7 +77,9 @@ class Engine:
         self.path = Path(path)
         self.models = list(models)
         self.busy_timeout_s = busy_timeout_s
+        # Both keyed by (pid, thread id): a connection must not cross a fork or a thread.
         self._connections: dict[tuple[int, int], sqlite3.Connection] = {}
+        self._lookup_cursors: dict[tuple[int, int], sqlite3.Cursor] = {}
 
     def ensure_directory(self) -> None:
         """Create the database's folder; safe to call in the master (it opens no connection)."""
@@ -91,9 +94,10 @@ class Engine:
 
     def _connect_this_thread(self) -> sqlite3.Connection:
         key = (_pid, get_ident())
-        # Connections inherited from a parent process are dropped, never used or
-        # closed here: they belong to the parent's open file and locks.
+        # Connections (and their cursors) inherited from a parent process are
+        # dropped, never used or closed here: they belong to the parent's open file and locks.
         self._connections = {k: c for k, c in self._connections.items() if k[0] == key[0]}
+        self._lookup_cursors = {k: c for k, c in self._lookup_cursors.items() if k[0] == key[0]}
         conn = self._connections[key] = self._open()
         return conn
 
@@ -139,6 +143,31 @@ class Engine:
             _raise_busy_as_503(exc)
             raise
 
+    def lookup(self, sql: str, params: tuple) -> tuple | None:
+        """The row of a key lookup -- a SELECT that yields at most one row -- or None.
+
+        Like fetch_one, but on a cursor kept with the connection instead of a new
+        one per call. That is safe only for at most one row: fetchone() steps once
+        more, meets the end and resets the statement, so no read transaction is
+        left open (one would hold back every checkpoint of the WAL). A SELECT that
+        may yield more rows must use fetch_one, whose cursor is dropped at once.
+        """
+        key = (_pid, get_ident())
+        try:
+            cursor = self._lookup_cursors[key]
+        except KeyError:
+            cursor = self._lookup_cursors[key] = self.connection().cursor()
+        try:
+            return cursor.execute(sql, params).fetchone()
+        except BaseException as exc:
+            # An error (a row that cannot be decoded, say) can stop the statement
+            # before its end; closing the cursor resets it, and the next call makes another.
+            self._lookup_cursors.pop(key, None)
+            cursor.close()
+            if isinstance(exc, sqlite3.OperationalError):
+                _raise_busy_as_503(exc)
+            raise
+
     def read(self):
         """A read transaction: every SELECT inside sees the same snapshot."""
         return self._transaction("BEGIN")
@@ -167,6 +196,7 @@ class Engine:
     def close(self) -> None:
         """Close this process's connections (others' are not ours to close)."""
         pid = _pid
+        self._lookup_cursors = {k: c for k, c in self._lookup_cursors.items() if k[0] != pid}
         for key, conn in list(self._connections.items()):
             if key[0] == pid:
                 conn.close()

@@ -116,7 +116,7 @@ class Model:
         if template is None:
             instance = cls.get(db, pk)
             return None if instance is None else encode(instance.to_json())
-        row = db.fetch_one(cls._sql["get"], (pk,))
+        row = db.lookup(cls._sql["get"], (pk,))
         if row is None:
             return None
         if _plain_numbers(row):
@@ -167,7 +167,8 @@ class Model:
     @classmethod
     def get(cls, db: Engine, pk: object) -> "Model | None":
         """The row with key `pk`, or None."""
-        row = db.fetch_one(cls._sql["get"], (pk,))
+        # A primary key names at most one row, which is what Engine.lookup asks.
+        row = db.lookup(cls._sql["get"], (pk,))
         return None if row is None else cls._from_row(row)
 
     @classmethod

@@ -123,6 +123,29 @@ def test_a_forked_child_opens_its_own_connection(tmp_path):
     engine.close()
 
 
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_looks_keys_up_on_a_cursor_of_its_own(tmp_path):
+    engine = Engine(tmp_path / "items.sqlite3", models=[Item])
+    Item(item_id=1, price=1.0).insert(engine)
+    assert Item.get(engine, 1).price == 1.0  # the parent now keeps a lookup cursor
+    parent_conn = engine.connection()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: look a key up, check whose cursor did it, report, and leave at once
+        try:
+            ok = Item.get(engine, 1).price == 1.0
+            cursor = engine._lookup_cursors[os.getpid(), threading.get_ident()]
+            ok = ok and cursor.connection is engine.connection() is not parent_conn
+            os.write(write_end, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    assert os.read(read_end, 1) == b"1"
+    os.waitpid(pid, 0)
+    assert Item.get(engine, 1).price == 1.0
+    engine.close()
+
 def test_each_thread_has_its_own_connection_and_keeps_it(tmp_path):
     # sqlite3 refuses a connection used from a thread other than its own, so a
     # shared one would fail here; the same thread must get the same one back.
@@ -142,3 +165,87 @@ def test_each_thread_has_its_own_connection_and_keeps_it(tmp_path):
     assert seen["price"] == 1.0
     assert engine.connection() is mine
     # No engine.close(): sqlite3 would refuse to close the other thread's connection from this one.
+
+
+# -- key lookups on a kept cursor ------------------------------------------------
+# A statement left mid-way holds a read transaction open, and in WAL mode an open
+# read holds back every checkpoint. So each test below writes through another
+# connection after the read and asks for a full checkpoint (TRUNCATE): it reports
+# busy=0 only when no read of ours is still open.
+
+def _write_and_checkpoint(path) -> tuple[int, int, int]:
+    other = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+    try:
+        other.execute("INSERT INTO item VALUES (100, 1.0)")
+        return other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # (busy, log, checkpointed)
+    finally:
+        other.close()
+
+
+@pytest.fixture
+def three_items(tmp_path):
+    engine = Engine(tmp_path / "items.sqlite3", models=[Item])
+    for item_id in (1, 2, 3):
+        Item(item_id=item_id, price=float(item_id)).insert(engine)
+    yield engine
+    engine.close()
+
+
+def test_the_checkpoint_check_sees_a_read_left_open(three_items):
+    # The check itself: a SELECT with rows still to come, stopped after the first, fails it.
+    cursor = three_items.connection().execute("SELECT * FROM item")
+    assert cursor.fetchone() == (1, 1.0)
+    assert _write_and_checkpoint(three_items.path)[0] == 1
+    cursor.close()
+
+
+def test_a_key_lookup_leaves_no_read_open(three_items):
+    assert three_items.lookup(Item._sql["get"], (2,)) == (2, 2.0)
+    assert three_items.lookup(Item._sql["get"], (99,)) is None
+    assert not three_items.connection().in_transaction
+    assert _write_and_checkpoint(three_items.path) == (0, 0, 0)
+    assert Item.get(three_items, 100).price == 1.0  # and the next lookup sees the new row
+
+
+def test_a_key_lookup_reuses_its_cursor(three_items):
+    three_items.lookup(Item._sql["get"], (1,))
+    cursor = three_items._lookup_cursors[os.getpid(), threading.get_ident()]
+    three_items.lookup(Item._sql["get"], (2,))
+    assert three_items._lookup_cursors[os.getpid(), threading.get_ident()] is cursor
+    assert cursor.connection is three_items.connection()
+
+
+def test_a_key_lookup_that_fails_mid_row_leaves_no_read_open(three_items):
+    # Text that is not UTF-8 fails in fetchone(), after the statement has stepped onto the row.
+    three_items.connection().execute("INSERT INTO item VALUES (9, CAST(x'ff' AS TEXT))")
+    with pytest.raises(sqlite3.OperationalError, match="decode") as caught:
+        three_items.lookup(Item._sql["get"], (9,))
+    # `caught` keeps the traceback, and so the cursor, alive (as a logger may): the
+    # cursor must have been reset, not just dropped for the garbage collector.
+    assert _write_and_checkpoint(three_items.path) == (0, 0, 0)
+    del caught
+    assert three_items.lookup(Item._sql["get"], (1,)) == (1, 1.0)  # a fresh cursor takes over
+
+
+class _LockedCursor:
+    """Stands in for the kept cursor: a real lock that stops a WAL reader is hard to
+    hold on purpose (an open connection shares the WAL index), and this is all the
+    engine sees of one."""
+
+    closed = False
+
+    def execute(self, sql, params):
+        raise sqlite3.OperationalError("database is locked")
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_key_lookup_that_cannot_get_its_lock_is_503_and_drops_the_cursor(three_items):
+    three_items.lookup(Item._sql["get"], (1,))
+    key = (os.getpid(), threading.get_ident())
+    locked = three_items._lookup_cursors[key] = _LockedCursor()
+    with pytest.raises(DatabaseBusy):
+        three_items.lookup(Item._sql["get"], (1,))
+    assert locked.closed and key not in three_items._lookup_cursors
+    assert three_items.lookup(Item._sql["get"], (1,)) == (1, 1.0)
