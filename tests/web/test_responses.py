@@ -49,3 +49,16 @@ def test_without_the_c_accelerator_the_bytes_are_the_same(monkeypatch):
     fast = dump_json(data)
     monkeypatch.setattr(responses, "_C_ENCODER", None)
     assert dump_json(data) == fast
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_an_encoded_response_is_the_one_init_would_build_with_data_none(status):
+    # encoded() sets the slots itself; a slot it forgot would raise AttributeError here.
+    made, encoded = JSONResponse({"ok": True}, status=status), JSONResponse.encoded(b'{"ok":true}', status)
+    for slot in ("status", "headers", "body", "_wire_head"):
+        assert getattr(encoded, slot) == getattr(made, slot)
+    assert encoded.data is None
+    assert encoded.wire_head() == made.wire_head()
+    other = JSONResponse.encoded(b"1")
+    other.headers.append(("X-Extra", "1"))  # each has a header list of its own
+    assert encoded.headers == [("Content-Type", "application/json")]
