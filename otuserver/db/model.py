@@ -119,9 +119,16 @@ class Model:
         row = db.lookup(cls._sql["get"], (pk,))
         if row is None:
             return None
-        if _plain_numbers(row):
-            return template % row
-        return encode(cls._from_row(row).to_json())
+        # Only ints and finite floats, which %r writes exactly as JSON does, go into the
+        # template. A column may hold anything SQLite accepts (text in a REAL column, say)
+        # and JSON has no infinity, so any other value takes the encoder's path. The
+        # check is inline, not a helper: it runs for every row sent, and there a
+        # Python call costs more than the loop itself.
+        for value in row:
+            kind = type(value)
+            if kind is not int and (kind is not float or not isfinite(value)):
+                return encode(cls._from_row(row).to_json())
+        return template % row
 
     @classmethod
     def parse_pk(cls, value: object) -> object | None:
@@ -243,19 +250,6 @@ def _json_template(cls: type) -> bytes | None:
         # The class shapes its JSON or its lookup itself, or converts values read back (booleans).
         return None
     return b"{" + b",".join(b'"%s":%%r' % name.encode() for name in cls.fields) + b"}"
-
-
-def _plain_numbers(row: tuple) -> bool:
-    """Is every value an int or a finite float, which %r writes exactly as JSON does?
-
-    A column may hold anything SQLite accepts (text in a REAL column, say) and
-    JSON has no infinity, so anything else takes the encoder's path.
-    """
-    for value in row:
-        kind = type(value)
-        if kind is not int and (kind is not float or not isfinite(value)):
-            return False
-    return True
 
 
 def _is_duplicate_key(exc: sqlite3.IntegrityError) -> bool:

@@ -182,10 +182,21 @@ def test_get_json_of_text_stored_behind_the_models_back_is_encoded_as_text(db):
     assert Sample.get_json(db, 1, _compact_json) == b'{"sample_id":1,"value":"a \\"%r\\" value","count":2}'
 
 
-def test_get_json_of_an_infinity_stored_behind_the_models_back_fails_as_the_encoder_does(db):
-    db.connection().execute("INSERT INTO sample VALUES (1, 9e999, 2)")  # SQLite reads 9e999 as +Inf
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("stored, error", [
+    ("9e999", ValueError),    # SQLite reads 9e999 as +Inf: JSON has no infinity
+    ("-9e999", ValueError),
+    ("X'00ff'", TypeError),   # a blob: bytes are not JSON either, and %r would write b'...'
+])
+def test_get_json_of_a_value_json_cannot_hold_fails_as_the_encoder_does(db, stored, error):
+    db.connection().execute(f"INSERT INTO sample VALUES (1, 1.5, {stored})")
+    with pytest.raises(error):
         Sample.get_json(db, 1, _compact_json)
+
+
+def test_get_json_of_a_float_in_an_integer_column_is_written_as_the_encoder_does(db):
+    # INTEGER affinity keeps 2.5 as a REAL: the value is a float where the model expects an int.
+    db.connection().execute("INSERT INTO sample VALUES (1, 1.5, 2.5)")
+    assert Sample.get_json(db, 1, _compact_json) == b'{"sample_id":1,"value":1.5,"count":2.5}'
 
 
 def test_get_json_of_a_model_with_its_own_get_uses_it(db):
