@@ -94,8 +94,9 @@ class Engine:
 
     def _connect_this_thread(self) -> sqlite3.Connection:
         key = (_pid, get_ident())
-        # Connections (and their cursors) inherited from a parent process are
-        # dropped, never used or closed here: they belong to the parent's open file and locks.
+        # Connections (and their cursors) inherited from a parent process are dropped,
+        # never used: they belong to the parent. (Dropped, the garbage collector closes
+        # the child's copy; the master never opens one, so only tests fork with one open.)
         self._connections = {k: c for k, c in self._connections.items() if k[0] == key[0]}
         self._lookup_cursors = {k: c for k, c in self._lookup_cursors.items() if k[0] == key[0]}
         conn = self._connections[key] = self._open()

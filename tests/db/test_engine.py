@@ -123,7 +123,6 @@ def test_a_forked_child_opens_its_own_connection(tmp_path):
     engine.close()
 
 
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_looks_keys_up_on_a_cursor_of_its_own(tmp_path):
     engine = Engine(tmp_path / "items.sqlite3", models=[Item])
@@ -145,6 +144,7 @@ def test_a_forked_child_looks_keys_up_on_a_cursor_of_its_own(tmp_path):
     os.waitpid(pid, 0)
     assert Item.get(engine, 1).price == 1.0
     engine.close()
+
 
 def test_each_thread_has_its_own_connection_and_keeps_it(tmp_path):
     # sqlite3 refuses a connection used from a thread other than its own, so a
