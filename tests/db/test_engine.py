@@ -102,22 +102,33 @@ def test_values_travel_as_parameters_so_sql_in_them_is_just_data(tmp_path):
     engine.close()
 
 
+def _in_a_forked_child(check) -> bool:
+    """What `check()` returns in a forked child, which reports it and leaves at once (no cleanup of ours)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write_end, b"1" if check() else b"0")
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    answer = os.read(read_end, 1)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    return answer == b"1"
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_opens_its_own_connection(tmp_path):
     engine = Engine(tmp_path / "items.sqlite3", models=[Item])
     parent_conn = engine.connection()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: write a row through a connection of its own, report, and leave at once
-        try:
-            ok = engine.connection() is not parent_conn
-            Item(item_id=7, price=7.0).insert(engine)
-            os.write(write_end, b"1" if ok else b"0")
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    assert os.read(read_end, 1) == b"1"
-    os.waitpid(pid, 0)
+
+    def child_writes_through_its_own_connection() -> bool:
+        ok = engine.connection() is not parent_conn
+        Item(item_id=7, price=7.0).insert(engine)
+        return ok
+
+    assert _in_a_forked_child(child_writes_through_its_own_connection)
     assert engine.connection() is parent_conn
     assert Item.get(engine, 7).price == 7.0
     engine.close()
@@ -129,19 +140,13 @@ def test_a_forked_child_looks_keys_up_on_a_cursor_of_its_own(tmp_path):
     Item(item_id=1, price=1.0).insert(engine)
     assert Item.get(engine, 1).price == 1.0  # the parent now keeps a lookup cursor
     parent_conn = engine.connection()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: look a key up, check whose cursor did it, report, and leave at once
-        try:
-            ok = Item.get(engine, 1).price == 1.0
-            cursor = engine._lookup_cursors[os.getpid(), threading.get_ident()]
-            ok = ok and cursor.connection is engine.connection() is not parent_conn
-            os.write(write_end, b"1" if ok else b"0")
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    assert os.read(read_end, 1) == b"1"
-    os.waitpid(pid, 0)
+
+    def child_looks_up_on_a_cursor_of_its_own_connection() -> bool:
+        ok = Item.get(engine, 1).price == 1.0
+        cursor = engine._lookup_cursors[os.getpid(), threading.get_ident()]
+        return ok and cursor.connection is engine.connection() is not parent_conn
+
+    assert _in_a_forked_child(child_looks_up_on_a_cursor_of_its_own_connection)
     assert Item.get(engine, 1).price == 1.0
     engine.close()
 
