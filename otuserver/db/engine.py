@@ -135,23 +135,15 @@ class Engine:
             conn.execute("ROLLBACK")
             raise
 
-    def fetch_one(self, sql: str, params: tuple = ()) -> tuple | None:
-        """The first row of one SELECT. A lone statement is its own transaction in
-        autocommit mode, so it needs no BEGIN/COMMIT (two round trips saved per read)."""
-        try:
-            return self.connection().execute(sql, params).fetchone()
-        except sqlite3.OperationalError as exc:
-            _raise_busy_as_503(exc)
-            raise
-
     def lookup(self, sql: str, params: tuple) -> tuple | None:
         """The row of a key lookup -- a SELECT that yields at most one row -- or None.
 
-        Like fetch_one, but on a cursor kept with the connection instead of a new
-        one per call. That is safe only for at most one row: fetchone() steps once
-        more, meets the end and resets the statement, so no read transaction is
-        left open (one would hold back every checkpoint of the WAL). A SELECT that
-        may yield more rows must use fetch_one, whose cursor is dropped at once.
+        A lone statement is its own transaction in autocommit mode, so it needs no
+        BEGIN/COMMIT (two round trips saved per read). It runs on a cursor kept with
+        the connection, not a new one per call, which is safe only for at most one
+        row: fetchone() steps once more, meets the end and resets the statement, so
+        no read transaction is left open (one would hold back every checkpoint of
+        the WAL). A SELECT of more rows belongs in `read()`.
         """
         key = (_pid, get_ident())
         try:
