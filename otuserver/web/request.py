@@ -81,6 +81,10 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One decoder for every body: json.loads() with an option builds a new JSONDecoder per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def decode_json_body(media_type: str, body: bytes) -> object:
     """Decode a request body, raising 415 or 400 with a message a client can act on.
 
@@ -97,7 +101,9 @@ def decode_json_body(media_type: str, body: bytes) -> object:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("request body is not valid UTF-8") from None
+    if text.startswith("\ufeff"):  # RFC 8259 §8.1: a sender MUST NOT add one
+        raise BadRequest("request body starts with a byte order mark; send JSON without one")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _DECODER.decode(text)
     except ValueError as exc:
         raise BadRequest(f"invalid JSON: {exc}") from None

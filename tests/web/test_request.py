@@ -43,6 +43,7 @@ def test_body_that_is_not_json_is_415_naming_what_arrived(content_type):
     (b"NaN", "NaN"),
     (b"[Infinity]", "Infinity"),
     (b"{\"a\": 1} trailing", "invalid JSON"),
+    (b"\xef\xbb\xbf{\"a\": 1}", "byte order mark"),
 ])
 def test_bad_json_body_is_400_naming_the_problem(body, words):
     error = error_of(json_request(body))
