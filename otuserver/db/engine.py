@@ -161,30 +161,13 @@ class Engine:
                 _raise_busy_as_503(exc)
             raise
 
-    def read(self):
+    def read(self) -> "_Transaction":
         """A read transaction: every SELECT inside sees the same snapshot."""
-        return self._transaction("BEGIN")
+        return _Transaction(self.connection(), "BEGIN")
 
-    def write(self):
+    def write(self) -> "_Transaction":
         """A write transaction holding the write lock from the start; rolled back on any error."""
-        return self._transaction("BEGIN IMMEDIATE")
-
-    @contextmanager
-    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
-        conn = self.connection()
-        with busy_means_503():
-            conn.execute(begin)
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                self._rollback(conn)
-                raise
-
-    @staticmethod
-    def _rollback(conn: sqlite3.Connection) -> None:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        return _Transaction(self.connection(), "BEGIN IMMEDIATE")
 
     def close(self) -> None:
         """Close this process's connections (others' are not ours to close)."""
@@ -197,3 +180,44 @@ class Engine:
 
     def __repr__(self) -> str:
         return f"<Engine {self.path}>"
+
+
+class _Transaction:
+    """`with engine.write() as conn:` -- BEGIN on entry; COMMIT on a clean exit, ROLLBACK on any error.
+
+    A lock not granted within the busy timeout, at BEGIN, inside or at COMMIT,
+    leaves as DatabaseBusy (503). A class, not a @contextmanager generator: every
+    write and every page runs one, and a generator-based one costs several times more.
+    """
+
+    __slots__ = ("conn", "begin")
+
+    def __init__(self, conn: sqlite3.Connection, begin: str) -> None:
+        self.conn, self.begin = conn, begin
+
+    def __enter__(self) -> sqlite3.Connection:
+        try:
+            self.conn.execute(self.begin)
+        except sqlite3.OperationalError as exc:
+            _raise_busy_as_503(exc)
+            raise
+        return self.conn
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if kind is None:
+            try:
+                self.conn.execute("COMMIT")
+                return False
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.OperationalError):
+                    _raise_busy_as_503(exc)
+                raise
+        self._rollback()
+        if isinstance(error, sqlite3.OperationalError):
+            _raise_busy_as_503(error)
+        return False  # the error goes on as it was
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")

@@ -94,6 +94,48 @@ def test_an_error_inside_a_write_rolls_the_whole_transaction_back(tmp_path):
     engine.close()
 
 
+def test_a_busy_error_inside_a_write_is_503_and_rolls_back(tmp_path):
+    engine = Engine(tmp_path / "items.sqlite3", models=[Item])
+    locked = sqlite3.OperationalError("database is locked")
+    with pytest.raises(DatabaseBusy) as caught:
+        with engine.write() as conn:
+            conn.execute("INSERT INTO item VALUES (?, ?)", (1, 1.0))
+            raise locked
+    assert caught.value.__cause__ is locked
+    assert not engine.connection().in_transaction
+    assert Item.get(engine, 1) is None
+    engine.close()
+
+
+def test_a_commit_that_fails_rolls_back_and_says_why(tmp_path):
+    engine = Engine(tmp_path / "items.sqlite3", models=[Item])
+    conn = engine.connection()
+    # A deferred foreign key is checked at COMMIT, so COMMIT itself fails.
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("CREATE TABLE tag (item_id INTEGER REFERENCES item(item_id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        with engine.write() as conn:
+            conn.execute("INSERT INTO tag VALUES (99)")
+    assert not conn.in_transaction
+    assert conn.execute("SELECT COUNT(*) FROM tag").fetchone() == (0,)
+    engine.close()
+
+
+def test_a_read_transaction_ends_when_its_block_does(tmp_path):
+    engine = Engine(tmp_path / "items.sqlite3", models=[Item])
+    Item(item_id=1, price=1.0).insert(engine)
+    with engine.read() as conn:
+        assert conn.in_transaction
+        assert conn.execute("SELECT COUNT(*) FROM item").fetchone() == (1,)
+    assert not conn.in_transaction
+    with pytest.raises(ZeroDivisionError):
+        with engine.read() as conn:
+            conn.execute("SELECT COUNT(*) FROM item").fetchone()
+            1 / 0
+    assert not conn.in_transaction
+    engine.close()
+
+
 def test_values_travel_as_parameters_so_sql_in_them_is_just_data(tmp_path):
     engine = Engine(tmp_path / "items.sqlite3", models=[Item])
     Item(item_id=1, price=1.0).insert(engine)
