@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 from .docroot import SMALL_PATH, small_page
+from .scenarios import API_POST_BODY
 
 WRK_REQUEST = b"GET /small.html HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
 AB_KEEPALIVE_REQUEST = (b"GET /small.html HTTP/1.0\r\nConnection: Keep-Alive\r\nHost: 127.0.0.1:8080\r\n"
@@ -34,12 +35,17 @@ AB_KEEPALIVE_REQUEST = (b"GET /small.html HTTP/1.0\r\nConnection: Keep-Alive\r\n
 AB_CLOSE_REQUEST = (b"GET /small.html HTTP/1.0\r\nHost: 127.0.0.1:8080\r\n"
                     b"User-Agent: ApacheBench/2.3\r\nAccept: */*\r\n\r\n")
 API_ROWS = 1000  # as many as the benchmark cycles through (its api_rows)
+_POST_BODY = API_POST_BODY.encode()
+API_POST_REQUEST = (b"POST /api/scores HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(_POST_BODY), _POST_BODY))
 
 CYCLES = {
     "keepalive-wrk": "wrk's two-line request for the 600-byte file, keep-alive",
     "keepalive-ab": "ab -k's HTTP/1.0 keep-alive request for the 600-byte file",
     "keepalive-new": "wrk's request with a query that changes every time: a head never seen before",
     "api-get": "GET /api/scores/{id} (a SQLite read), keep-alive, ids cycling 1..1000",
+    "api-post": "POST /api/scores with the benchmark's JSON body (a SQLite write), keep-alive",
     "close": "ab's request without keep-alive: accept, parse, answer, close",
 }
 
@@ -96,6 +102,8 @@ def run_cycle(name: str, requests: int, workdir: Path) -> list[bytes]:
         for i in range(requests):
             if name == "api-get":
                 client.sendall(b"GET /api/scores/%d HTTP/1.1\r\nHost: h\r\n\r\n" % (i % API_ROWS + 1))
+            elif name == "api-post":
+                client.sendall(API_POST_REQUEST)
             elif name == "keepalive-new":
                 client.sendall(WRK_REQUEST.replace(b" HTTP/", b"?n=%d HTTP/" % i, 1))
             else:

@@ -16,6 +16,9 @@ from tests.conftest import require_tool
 def test_every_cycle_answers_each_of_its_requests(name, tmp_path):
     first, last = run_cycle(name, 5, tmp_path)
     for response in (first, last):
+        if name == "api-post":
+            assert response.startswith(b"HTTP/1.1 201 Created\r\n") and b'"score":1.5}' in response
+            continue
         assert response.startswith(b"HTTP/1.1 200 OK\r\n")
         if name == "api-get":
             assert b"Content-Type: application/json" in response and b'"score":1.5' in response
@@ -23,6 +26,11 @@ def test_every_cycle_answers_each_of_its_requests(name, tmp_path):
             assert response.endswith(b"\r\n\r\n" + small_page())
     expected = b"Connection: close" if name == "close" else b"Connection: keep-alive"
     assert expected in last
+
+
+def test_api_post_cycle_stores_a_new_row_each_time(tmp_path):
+    first, last = run_cycle("api-post", 3, tmp_path)
+    assert b"Location: /api/scores/1\r\n" in first and b"Location: /api/scores/3\r\n" in last
 
 
 def test_api_cycle_reads_different_rows(tmp_path):
