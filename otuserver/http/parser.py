@@ -86,8 +86,9 @@ _SIMPLE_REQUEST_LINE = re.compile(rb"(%s) (/[\x21-\x7e]*) HTTP/1\.([01])\r\n" % 
 _SIMPLE_FIELD = re.compile(r"^(%s):[ \t]*(%s*)\r\n" % (TOKEN, _VALUE_CHARS), re.MULTILINE)
 
 # Shortcuts past the regexes for what nearly every request sends (all valid tokens).
-_COMMON_METHODS = frozenset((b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH"))
-_METHOD_NAMES = {method: method.decode("ascii") for method in _COMMON_METHODS}  # one str each, made once
+# Each common method's bytes -> its text, made once.
+_COMMON_METHODS = {method: method.decode("ascii")
+                   for method in (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH")}
 _SUPPORTED_VERSIONS = {b"HTTP/1.1": "HTTP/1.1", b"HTTP/1.0": "HTTP/1.0"}
 _CR_LF = (0x0D, 0x0A)
 
@@ -376,7 +377,7 @@ class RequestParser:
                 return False
         del buffer[:end + 4]
         method, target, minor = line.groups()
-        method = _METHOD_NAMES.get(method) or method.decode("ascii")
+        method = _COMMON_METHODS.get(method) or method.decode("ascii")
         target = target.decode("ascii")
         version = "HTTP/1.1" if minor == b"1" else "HTTP/1.0"
         keep_alive = fields.bodiless.get(version)
