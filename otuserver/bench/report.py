@@ -32,7 +32,7 @@ CAVEATS = """\
   little about the server.
 - **One request, repeated.** wrk and ab send the same head again and again, and our parser answers a head
   it has seen before from memory instead of parsing it (otuserver/http/parser.py, `_Seen`). The small-file
-  and ab figures measure that path; a client whose every head is new costs about 1.4x as many
+  and ab figures measure that path; a client whose every head is new costs about 1.3x as many
   instructions per request (`python -m otuserver.bench.instructions`: keepalive-new against keepalive-wrk).
 - **Short runs, few rounds.** Where a scenario's description names rounds (the side-by-side and ab
   scenarios, which decide the targets), ours and nginx ran in interleaved rounds and the median round is
