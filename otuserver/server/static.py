@@ -56,6 +56,7 @@ NOT_FOUND = _text_response(404, "Not Found")
 FORBIDDEN = _text_response(403, "Forbidden")
 # RFC 9110 §15.5.6: a 405 must list what the resource does allow.
 METHOD_NOT_ALLOWED = _text_response(405, "Method Not Allowed", [("Allow", ", ".join(ALLOWED_METHODS))])
+PRECONDITION_FAILED = _text_response(412, "Precondition Failed")
 
 
 class Validators(NamedTuple):
@@ -92,10 +93,12 @@ class _CachedFile:
 
     def answer(self, request: Request) -> Response:
         fields = request.headers.by_name
-        if "if-none-match" not in fields and "if-modified-since" not in fields and "range" not in fields:
+        if not ("if-none-match" in fields or "if-modified-since" in fields or "range" in fields
+                or "if-match" in fields or "if-unmodified-since" in fields):
             return self.ok  # the common case: nothing conditional, no range: the shared 200
-        if _not_modified(request, self.validators):
-            return self.not_modified
+        status = _precondition_status(request, self.validators)
+        if status:
+            return self.not_modified if status == 304 else PRECONDITION_FAILED
         range_field = fields.get("range")
         if range_field is None:
             return self.ok
@@ -188,8 +191,9 @@ class StaticFiles:
             if info.st_size <= self.cache_max_file_bytes:
                 return self._remember(request.path, path, fd, info).answer(request)
             validators = Validators.of(info)
-            if _not_modified(request, validators):
-                return Response(304, validators.fields())
+            status = _precondition_status(request, validators)
+            if status:
+                return Response(304, validators.fields()) if status == 304 else PRECONDITION_FAILED
             fields = [("Content-Type", media_type(path)), *validators.fields()]
             range_field = request.headers.get("range")
             wanted = (None if range_field is None
@@ -242,11 +246,37 @@ class _IsDirectory(Exception):
     """The path names a directory but the URL had no trailing slash."""
 
 
+def _precondition_status(request: Request, validators: Validators) -> int:
+    """412 or 304 if a precondition stops the GET or HEAD, else 0 (RFC 9110 §13.2.2, in its order).
+
+    If-Match, else If-Unmodified-Since, may fail with 412 (§13.1.1, §13.1.4); then
+    If-None-Match, else If-Modified-Since, may answer 304 (§13.1.2, §13.1.3). If-Range
+    comes last, in _wanted_range.
+    """
+    fields = request.headers.by_name
+    if_match = fields.get("if-match")
+    if if_match is not None:
+        # §13.1.1: strong comparison, so a weak tag never matches; "*" holds for any file.
+        if if_match.strip() != "*" and validators.etag not in _entity_tags(if_match):
+            return 412
+    else:
+        since = fields.get("if-unmodified-since")
+        since_time = None if since is None else parse_http_date(since)  # an invalid date is ignored
+        if since_time is not None and validators.mtime > since_time:
+            return 412
+    return 304 if _not_modified(request, validators) else 0
+
+
+def _entity_tags(value: str) -> set[str]:
+    return {tag.strip() for tag in value.split(",")}
+
+
 def _not_modified(request: Request, validators: Validators) -> bool:
     """RFC 9110 §13.1.2-3: If-None-Match wins; If-Modified-Since only without it."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        # §13.1.2: weak comparison, so W/ is dropped from each tag.
+        tags = {tag.removeprefix("W/") for tag in _entity_tags(if_none_match)}
         return "*" in tags or validators.etag in tags
     since = request.headers.get("if-modified-since")
     if since is None:
