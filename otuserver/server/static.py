@@ -172,9 +172,10 @@ class StaticFiles:
             return NOT_FOUND
         except _IsDirectory:
             # `/dir` without its slash: send the browser to `/dir/` so relative links work.
+            # The query goes back as it came: it was never decoded.
             query = "?" + request.query_string if request.query_string else ""
             return _text_response(301, "Moved Permanently",
-                                  [("Location", _quote_path(request.path + "/" + query))])
+                                  [("Location", _quote_path(request.path + "/") + query)])
         except OSError:
             return NOT_FOUND  # a symlink loop (ELOOP), a name too long: nothing to serve
 
@@ -306,6 +307,16 @@ def _not_satisfiable(size: int) -> Response:
     return _text_response(416, "Range Not Satisfiable", [("Content-Range", content_range(range(0), size))])
 
 
+# RFC 3986 §3.3: a path segment is pchar, the unreserved characters, sub-delims, ":" and "@".
+_PATH_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/")
+
+
 def _quote_path(path: str) -> str:
-    # A Location must be ASCII (RFC 9110 §10.2.2): re-encode what percent-decoding turned into text.
-    return "".join(c if 0x21 <= ord(c) < 0x7F else "".join(f"%{b:02X}" for b in c.encode()) for c in path)
+    """A decoded path as the path of a URI again, for a Location (RFC 9110 §10.2.2).
+
+    Everything outside pchar is percent-encoded from its UTF-8 bytes: "%", "?" and "#"
+    too, or they would start an escape, a query or a fragment the path never had.
+    >>> _quote_path("/q?x/100%/ü b/")
+    '/q%3Fx/100%25/%C3%BC%20b/'
+    """
+    return "".join(c if c in _PATH_SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in path)

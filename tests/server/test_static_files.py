@@ -240,3 +240,30 @@ def test_fifo_in_the_root_is_refused_without_blocking_the_worker(server_factory,
     start = time.monotonic()
     assert fetch(srv, "GET", "/ok.txt").body == b"ok\n"
     assert time.monotonic() - start < 1.0
+
+
+def test_directory_without_its_slash_is_redirected_keeping_the_query(server):
+    r = get(server, "/t/with-index?x=1&y=%20")
+    assert r.status == 301
+    assert r.header("Location") == "/t/with-index/?x=1&y=%20"
+    assert int(r.header("Content-Length")) == len(r.body)
+
+
+@pytest.mark.parametrize("name, location", [
+    ("100%", "/100%25/?k=v"),       # a bare % would start a percent-escape
+    ("q?x", "/q%3Fx/?k=v"),        # a bare ? would start the query: /q, not /q?x/
+    ("h#x", "/h%23x/?k=v"),        # a bare # would start a fragment
+    ("ü dir", "/%C3%BC%20dir/?k=v"),
+    ("a@b:c;d=e", "/a@b:c;d=e/?k=v"),  # pchar allows these as they are (RFC 3986 §3.3)
+])
+def test_redirect_to_a_directory_re_encodes_its_decoded_name(server_factory, tmp_path, name, location):
+    # RFC 9110 §10.2.2: Location is a URI-reference, so the decoded name goes back to pchar form
+    # (RFC 3986 §3.3), else the client follows it to another resource or an invalid URI.
+    root = tmp_path / "root"
+    (root / name).mkdir(parents=True)
+    (root / name / "index.html").write_bytes(b"<p>index</p>\n")
+    srv = server_factory(root=root, workers=1)
+    r = get(srv, quote("/" + name, safe="/@:;=") + "?k=v")
+    assert r.status == 301
+    assert r.header("Location") == location
+    assert get(srv, location).body == b"<p>index</p>\n"
