@@ -171,11 +171,7 @@ class StaticFiles:
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return NOT_FOUND
         except _IsDirectory:
-            # `/dir` without its slash: send the browser to `/dir/` so relative links work.
-            # The query goes back as it came: it was never decoded.
-            query = "?" + request.query_string if request.query_string else ""
-            return _text_response(301, "Moved Permanently",
-                                  [("Location", _quote_path(request.path + "/") + query)])
+            return _redirect_to_directory(request)
         except OSError:
             return NOT_FOUND  # a symlink loop (ELOOP), a name too long: nothing to serve
 
@@ -300,6 +296,19 @@ def _wanted_range(request: Request, range_field: str, validators: Validators, si
     if if_range is not None and not if_range_holds(if_range, validators.etag, validators.mtime):
         return None
     return parse_range(range_field, size)
+
+
+def _redirect_to_directory(request: Request) -> Response:
+    """`/dir` without its slash: send the browser to `/dir/`, so that relative links work.
+
+    The Location names the path resolve() read (dot segments removed), with one leading
+    slash: "//host/../dir" must not become "//host/../dir/", which a client reads as a
+    network-path reference to another host (RFC 3986 §4.2), an open redirect. The query
+    goes back as it came: it was never decoded.
+    """
+    path = "/" + remove_dot_segments(request.path).lstrip("/") + "/"
+    query = "?" + request.query_string if request.query_string else ""
+    return _text_response(301, "Moved Permanently", [("Location", _quote_path(path) + query)])
 
 
 def _not_satisfiable(size: int) -> Response:

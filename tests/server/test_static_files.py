@@ -249,6 +249,22 @@ def test_directory_without_its_slash_is_redirected_keeping_the_query(server):
     assert int(r.header("Content-Length")) == len(r.body)
 
 
+@pytest.mark.parametrize("target", [
+    "//t/with-index",
+    "//evil.example/../t/with-index",
+    "//evil.example/%2e%2e/t/with-index",
+    "/%2Fevil.example/../t/with-index",
+    "/%5Cevil.example/../t/with-index",
+    "/t/./x/../with-index",
+])
+def test_redirect_to_a_directory_names_the_path_that_was_resolved_and_stays_on_this_site(server, target):
+    # A Location starting "//" is a network-path reference (RFC 3986 §4.2): the client would
+    # leave for the host named after it (an open redirect). Browsers read a backslash as "/" there too.
+    r = get(server, target)
+    assert r.status == 301
+    assert r.header("Location") == "/t/with-index/"
+
+
 @pytest.mark.parametrize("name, location", [
     ("100%", "/100%25/?k=v"),       # a bare % would start a percent-escape
     ("q?x", "/q%3Fx/?k=v"),        # a bare ? would start the query: /q, not /q?x/
