@@ -228,7 +228,7 @@ class RequestParser:
         self._trailer_bytes = 0      # the trailer section counts against the head limits
         self._trailer_fields = 0
         self._error: HTTPError | None = None
-        self._failed_target: str | None = None  # a one-pass head refused after its request line
+        self._failed_line: tuple[str, str] | None = None  # method and target of a refused one-pass head
         self.expects_continue = False  # the client waits for "100 Continue" before its body
         self._seen = _Seen.under(limits)
 
@@ -268,11 +268,23 @@ class RequestParser:
         >>> p.target
         '/api/x'
         """
+        return self._current_line(1)
+
+    @property
+    def method(self) -> str | None:
+        """The method of the request being read (or refused); None before its request line.
+
+        Read on the error path only, like `target`: an error answering HEAD must carry
+        no content (RFC 9110 §9.3.2), even though the request itself was refused.
+        """
+        return self._current_line(0)
+
+    def _current_line(self, part: int) -> str | None:
         if self._request is not None:       # the head was accepted: reading (or refusing) its body
-            return self._request.target
+            return (self._request.method, self._request.target)[part]
         if self._request_line is not None:  # step by step: the head's request line is read
-            return self._request_line[1]
-        return self._failed_target
+            return self._request_line[part]
+        return None if self._failed_line is None else self._failed_line[part]
 
     # -- the state machine --------------------------------------------------
 
@@ -388,7 +400,7 @@ class RequestParser:
                 _check_host(version, fields.headers)
                 self._start_message(method, target, version, fields.headers)
         except HTTPError:
-            self._failed_target = target  # the step-by-step path keeps it in _request_line
+            self._failed_line = (method, target)  # the step-by-step path keeps it in _request_line
             raise
         if self._state == _HEAD and not self.expects_continue:  # no body: all of it is in the head
             seen.remember_head(head, self._request)

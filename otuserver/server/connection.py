@@ -199,7 +199,8 @@ class Connection:
     def _fail(self, error: HTTPError) -> None:
         """The one place a protocol error becomes a response: send it, then close."""
         response = self._render_error(error)
-        sent = self._queue(response.wire_head(), response, False, False)
+        # A refused HEAD gets no content either (RFC 9110 §9.3.2): its client would read it as a response.
+        sent = self._queue(response.wire_head(), response, self.parser.method == "HEAD", False)
         self._log(None, error.status, sent)
         self.closing = self.linger = True
 

@@ -488,3 +488,30 @@ def test_byte_by_byte_feeding_of_a_large_head_does_not_rescan():
     outcome = feed([raw[i:i + 1] for i in range(len(raw))])
     assert outcome.error is None and len(outcome.requests) == 1
     assert time.perf_counter() - started < 5
+
+
+# The method of a request the parser refused, once its request line was read: a response to
+# HEAD carries no content (RFC 9110 §9.3.2), so the server must know it even for an error.
+FAILED_AFTER_THE_REQUEST_LINE = [
+    ("bad_host", get("/", method="HEAD", host=b"a b")),
+    ("field_without_colon", get("/", b"No colon", method="HEAD")),
+    ("body_too_large", get("/", b"Content-Length: 99999999", method="HEAD")),
+    ("bad_chunked_framing", get("/", b"Transfer-Encoding: chunked", method="HEAD") + b"2\r\nabXX"),
+    ("bad_target", get("/%zz", method="HEAD")),
+]
+
+
+@pytest.mark.parametrize("name, raw", FAILED_AFTER_THE_REQUEST_LINE, ids=[n for n, _ in FAILED_AFTER_THE_REQUEST_LINE])
+def test_the_parser_names_the_failed_method_in_every_chunking(name, raw):
+    for label, pieces in chunkings(raw):
+        outcome = feed(pieces, Limits(max_body_bytes=1000))
+        assert outcome.error is not None, label
+        assert outcome.parser.method == "HEAD", label
+
+
+def test_the_failed_method_is_unknown_before_the_request_line_and_cleared_after_a_request():
+    assert feed([b"GARBAGE\r\n\r\n"]).parser.method is None
+    outcome = feed([get("/") + b"HEAD /x HTTP/1.1\r\n"])
+    assert [r.method for r in outcome.requests] == ["GET"]
+    assert outcome.parser.method == "HEAD"  # the next head is under way (a 408 would answer it)
+    assert feed([get("/")]).parser.method is None

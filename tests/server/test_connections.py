@@ -10,6 +10,8 @@ import struct
 import threading
 import time
 
+import pytest
+
 from tests.conftest import remember_children
 from tests.server.rawhttp import Connection, build_request, fetch
 
@@ -186,6 +188,22 @@ def test_malformed_request_gets_400_and_close_and_the_worker_goes_on(server_fact
             assert r.header("Connection").lower() == "close", garbage
             assert conn.closed_by_server(within=2), garbage
     assert fetch(srv, "GET", "/t/one.txt").body == b"first\n"
+
+
+@pytest.mark.parametrize("raw", [
+    b"HEAD /t/one.txt HTTP/1.1\r\nHost: bad host\r\n\r\n",
+    b"HEAD /t/one.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+    b"HEAD /t/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+])
+def test_an_error_answering_a_head_request_carries_no_content(server, raw):
+    # RFC 9110 §9.3.2: a server MUST NOT send content in response to HEAD; the client would read
+    # the error text as the start of the next response (RFC 9112 §6.3 rule 1).
+    with Connection(server) as conn:
+        conn.send(raw)
+        r = conn.read_response("HEAD")
+        assert 400 <= r.status < 500 and int(r.header("Content-Length")) > 0
+        assert r.header("Connection").lower() == "close"
+        assert conn.read_until_close() == b""
 
 
 def test_unsupported_http_version_is_refused(server):
