@@ -10,6 +10,7 @@ disappears. It knows the application only as `app(request) -> Response` (the
 connection may also ask its optional `error_response` hook, see connection.py).
 """
 
+import errno
 import logging
 import os
 import resource
@@ -32,6 +33,9 @@ BUSY_S = 1.0               # a connection with no progress for this long no long
 DEFER_S = 0.01             # how long it leaves new connections to its siblings at most
 DEFER_POLL_S = 0.002       # how often a deferring worker looks whether a sibling took them
 HOLDOFF_S = 1.0            # after siblings did not take them in time, do not wait for them again so soon
+ACCEPT_PAUSE_S = 0.5       # how long accepting rests when the process or system is out of descriptors
+# accept(2) errors that say "no room for a new descriptor", not "this one connection failed".
+_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
 class Worker:
@@ -46,6 +50,7 @@ class Worker:
         self.busy = 0                   # connections that made progress lately (what the board shows)
         self.deferred_until = 0.0       # while set, new connections are left to the siblings
         self.fair_from = 0.0            # the board is not asked before this time
+        self.paused_until = 0.0         # out of descriptors: accepting rests until then
         self.family = listener.family
         self.app = app
         self.config = config
@@ -100,6 +105,11 @@ class Worker:
             if now >= conn.deadline:
                 conn.on_timeout()
             busy += now - conn.armed_at < BUSY_S
+        if self.paused_until and now >= self.paused_until:
+            self.paused_until = 0.0
+            if (not (self.accepting or self.stopping or self.deferred_until)
+                    and len(self.connections) < self.config.max_connections):
+                self._accept_more(True)
         if self.board is not None and not self.stopping:
             self.busy = busy  # recounted here; accept and forget only adjust it in between
             self.board.publish(self.slot, busy)
@@ -190,7 +200,9 @@ class Worker:
             except (BlockingIOError, InterruptedError):
                 return  # another worker took it, or the queue is empty
             except OSError as error:
-                log.warning("accept failed: %s", error)  # EMFILE and the like: try next turn
+                log.warning("accept failed: %s", error)
+                if error.errno in _OUT_OF_RESOURCES:
+                    self._pause_accepting()
                 return
             sock = socket.socket(self.family, socket.SOCK_STREAM, 0, fd)
             sock.setblocking(False)  # TCP_NODELAY comes from the listener (bind_listener)
@@ -199,6 +211,17 @@ class Worker:
             if self.board is not None:
                 self.busy += 1
                 self.board.publish(self.slot, self.busy)
+
+    def _pause_accepting(self) -> None:
+        """Stop watching the listener for ACCEPT_PAUSE_S (nginx rests 500 ms too).
+
+        The connections stay queued, and epoll is level-triggered: watched, the listener
+        would wake the loop again at once, and the worker would spin on EMFILE, a
+        warning per turn, until a descriptor freed. A connection that closes resumes
+        accepting early (in forget); the tick resumes it once the pause is over.
+        """
+        self._accept_more(False)
+        self.paused_until = self.loop.now + ACCEPT_PAUSE_S
 
     def forget(self, conn: Connection) -> None:
         self.connections.pop(conn.fd, None)

@@ -8,7 +8,9 @@ instead of a respawn loop. Every test starts its own server, since it kills proc
 """
 
 import os
+import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -109,3 +111,35 @@ def test_timeout_shorter_than_the_heartbeat_is_refused_or_leaves_idle_workers_al
     first = workers_of(srv, 1)
     time.sleep(3)                                # idle on purpose: there is nothing to poll for
     assert workers_of(srv, 1) == first, srv.log()[-300:]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far, from /proc/PID/stat."""
+    fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_worker_out_of_descriptors_pauses_accepting_instead_of_spinning(server_factory):
+    # accept(2) fails with EMFILE while connections wait in the backlog, and a level-triggered
+    # epoll reports the listener ready again at once: retried every turn, that is a busy loop
+    # writing a warning per turn. The worker must back off, then serve again once descriptors free.
+    srv = server_factory(workers=1, extra_args=["--access-log", "off"])
+    (worker,) = workers_of(srv, 1)
+    assert fetch(srv, "GET", "/t/one.txt").status == 200
+    limits = resource.prlimit(worker, resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir(f"/proc/{worker}/fd"))
+    resource.prlimit(worker, resource.RLIMIT_NOFILE, (in_use + 2, limits[1]))
+    waiting = [socket.create_connection((srv.host, srv.port), timeout=5) for _ in range(8)]
+    try:
+        time.sleep(0.3)  # the worker takes two, then meets EMFILE with six still queued
+        before, started = cpu_seconds(worker), time.monotonic()
+        time.sleep(1.5)
+        busy = (cpu_seconds(worker) - before) / (time.monotonic() - started)
+        failures = srv.log().count("accept failed")
+        assert busy < 0.2, f"the worker spent {busy:.0%} of a core while out of descriptors"
+        assert failures < 20, f"{failures} accept warnings in under 2 s"
+    finally:
+        for sock in waiting:
+            sock.close()
+        resource.prlimit(worker, resource.RLIMIT_NOFILE, limits)
+    assert wait_for(lambda: fetch(srv, "GET", "/t/one.txt").status == 200, 5)
