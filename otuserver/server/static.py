@@ -8,6 +8,7 @@ open file, or the part of it asked for, as a `FileBody`; the connection sends it
 with sendfile, so a large file is never read into memory.
 """
 
+import errno
 import os
 import stat
 import time
@@ -57,6 +58,10 @@ FORBIDDEN = _text_response(403, "Forbidden")
 # RFC 9110 §15.5.6: a 405 must list what the resource does allow.
 METHOD_NOT_ALLOWED = _text_response(405, "Method Not Allowed", [("Allow", ", ".join(ALLOWED_METHODS))])
 PRECONDITION_FAILED = _text_response(412, "Precondition Failed")
+# RFC 9110 §15.6.4: a temporary overload. A 404 would be cacheable (§15.1) and would be wrong.
+SERVICE_UNAVAILABLE = _text_response(503, "Service Unavailable")
+# os.open errors that say the process or system has no room for a descriptor, not that the file is missing.
+_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOMEM}
 
 
 class Validators(NamedTuple):
@@ -172,7 +177,9 @@ class StaticFiles:
             return NOT_FOUND
         except _IsDirectory:
             return _redirect_to_directory(request)
-        except OSError:
+        except OSError as error:
+            if error.errno in _OUT_OF_RESOURCES:
+                return SERVICE_UNAVAILABLE
             return NOT_FOUND  # a symlink loop (ELOOP), a name too long: nothing to serve
 
     def _open(self, path: str, request: Request) -> Response:

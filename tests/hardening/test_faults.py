@@ -19,9 +19,9 @@ import pytest
 
 from otuserver.runner import HTTPD, REPO_ROOT
 from tests.conftest import child_pids
-from tests.hardening.conftest import alive, socket_count, wait_for, workers_of
+from tests.hardening.conftest import BIG_TARGET, alive, socket_count, wait_for, workers_of
 from tests.hardening.load import ClientLoop
-from tests.server.rawhttp import fetch
+from tests.server.rawhttp import Connection, fetch
 
 RESPAWN_WITHIN_S = 1.0
 
@@ -143,3 +143,21 @@ def test_a_worker_out_of_descriptors_pauses_accepting_instead_of_spinning(server
             sock.close()
         resource.prlimit(worker, resource.RLIMIT_NOFILE, limits)
     assert wait_for(lambda: fetch(srv, "GET", "/t/one.txt").status == 200, 5)
+
+
+def test_a_file_that_cannot_be_opened_for_lack_of_descriptors_is_503_not_404(server_factory):
+    # EMFILE says nothing about the file: a 404 would tell the client (and any cache, since a 404 is
+    # cacheable by default, RFC 9110 §15.1) that it does not exist. 503 says "try again" (§15.6.4).
+    srv = server_factory(workers=1, extra_args=["--access-log", "off"])
+    (worker,) = workers_of(srv, 1)
+    with Connection(srv) as conn:
+        assert conn.request("GET", "/t/one.txt").status == 200  # accepted: its descriptor is in use
+        limits = resource.prlimit(worker, resource.RLIMIT_NOFILE)
+        resource.prlimit(worker, resource.RLIMIT_NOFILE, (len(os.listdir(f"/proc/{worker}/fd")), limits[1]))
+        try:
+            r = conn.request("GET", BIG_TARGET)
+        finally:
+            resource.prlimit(worker, resource.RLIMIT_NOFILE, limits)
+        assert r.status == 503
+        assert int(r.header("Content-Length")) == len(r.body)
+        assert conn.request("GET", BIG_TARGET).status == 200
