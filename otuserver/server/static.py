@@ -73,7 +73,11 @@ class Validators(NamedTuple):
 
     @classmethod
     def of(cls, info: os.stat_result) -> "Validators":
-        return cls(int(info.st_mtime), f'"{int(info.st_mtime):x}-{info.st_size:x}"')
+        mtime = int(info.st_mtime)
+        # RFC 9110 §8.8.2.1: a modification time in the future (a wrong clock, an unpacked archive)
+        # MUST become the time of the response; a client told "2030" would take every change made
+        # before then for "not modified". The ETag keeps the file's own time.
+        return cls(min(mtime, int(time.time())), f'"{mtime:x}-{info.st_size:x}"')
 
     def fields(self) -> list[tuple[str, str]]:
         return [("Last-Modified", format_http_date(self.mtime)), ("ETag", self.etag)]

@@ -6,6 +6,9 @@ cache, a large one (over 64 KiB) is opened per request and sent with sendfile. S
 one file of each kind.
 """
 
+import os
+import time
+
 import pytest
 
 from otuserver.http.dates import format_http_date, parse_http_date
@@ -111,3 +114,39 @@ def test_304_has_no_body_and_keeps_the_connection_usable(server, target):
     assert not_modified.status == 304 and not_modified.header("ETag") == etag
     assert not_modified.header("Content-Length") is None
     assert after.status == 200 and after.body == b"hello, world\n"
+
+
+# -- Last-Modified (RFC 9110 §8.8.2.1) ------------------------------------------------------------
+
+FUTURE = 1_893_456_000  # 2030-01-01: a clock set wrong, a file unpacked from an archive made elsewhere
+
+
+@pytest.fixture
+def future_site(server_factory, tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    for name, size in (("small.txt", 10), ("big.txt", 200_000)):  # the cached and the sendfile path
+        (root / name).write_bytes(b"x" * size)
+        os.utime(root / name, (FUTURE, FUTURE))
+    return root, server_factory(root=root, workers=1)
+
+
+@pytest.mark.parametrize("name", ["small.txt", "big.txt"])
+def test_last_modified_is_never_later_than_the_response(future_site, name):
+    # §8.8.2.1: a modification time in the future MUST be replaced by the message origination date.
+    _, srv = future_site
+    r = get(srv, "/" + name)
+    last_modified = parse_http_date(r.header("Last-Modified"))
+    assert last_modified <= time.time()
+    assert abs(last_modified - parse_http_date(r.header("Date"))) <= 1
+
+
+@pytest.mark.parametrize("name", ["small.txt", "big.txt"])
+def test_a_change_after_a_future_modification_time_is_seen_by_if_modified_since(future_site, name):
+    # Had the client been told 2030, every change before then would look "not modified" to it.
+    root, srv = future_site
+    first = get(srv, "/" + name)
+    time.sleep(1.1)  # past the second of its Last-Modified, and past the server's 1 s cache of small files
+    (root / name).write_bytes(b"y" * len(first.body))
+    r = get(srv, "/" + name, If_Modified_Since=first.header("Last-Modified"))
+    assert r.status == 200 and r.body == b"y" * len(first.body)
