@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from .errors import (BadRequest, ContentTooLarge, ExpectationFailed, HeaderFieldsTooLarge,
                      HTTPError, NotImplementedByServer, URITooLong, VersionNotSupported)
-from .headers import TOKEN, Headers
+from .headers import TOKEN, Headers, header_tokens
 from .messages import Request, wants_keep_alive
 
 # RFC 9112 §2.1: the head ends with an empty line. A lone LF is accepted as a
@@ -481,11 +481,13 @@ class RequestParser:
         self._request = Request(method, target, version, headers, b"", self.client)
         expect = by_name.get("expect")  # empty (values come trimmed): a list of no expectations
         if expect and version == "HTTP/1.1":  # HTTP/1.0 ignores Expect (RFC 9110 §10.1.1)
-            if expect.lower() != "100-continue":
+            # RFC 9110 §5.6.1.2: empty list elements are ignored, so "100-continue," is met too.
+            expectations = header_tokens(expect)
+            if expectations - {"100-continue"}:
                 # RFC 9110 §10.1.1: an expectation the server cannot meet MAY get 417.
                 raise ExpectationFailed(f"cannot meet the expectation {expect[:40]!r}")
             # The client may wait for "100 Continue" before it sends its body.
-            self.expects_continue = self._state != _HEAD
+            self.expects_continue = bool(expectations) and self._state != _HEAD
 
     def _read_fixed_body(self) -> bool:
         take = min(self._remaining, len(self._buffer))

@@ -40,6 +40,11 @@ VALID = [
     ("http10_ignores_any_expectation", b"GET / HTTP/1.0\r\nExpect: 200-ok\r\n\r\n",
      [req(version="HTTP/1.0", headers=[("expect", "200-ok")])]),
     ("an_empty_expect_expects_nothing", get("/", b"Expect: "), [req(headers=[HOST, ("expect", "")])]),
+    # RFC 9110 §5.6.1.2: a recipient MUST ignore empty list elements; a repeated one asks nothing more.
+    ("empty_elements_of_expect_are_ignored", get("/", b"Expect: ,100-continue, ,"),
+     [req(headers=[HOST, ("expect", ",100-continue, ,")])]),
+    ("expect_100_continue_on_two_lines_is_met", get("/", b"Expect: 100-continue", b"expect: 100-Continue"),
+     [req(headers=[HOST, ("expect", "100-continue"), ("expect", "100-Continue")])]),
     ("simple_get", get("/"), [req()]),
     ("http10_needs_no_host", b"GET /index.html HTTP/1.0\r\n\r\n",
      [req(target="/index.html", version="HTTP/1.0", headers=())]),
@@ -125,6 +130,7 @@ INVALID = [
     # expectations (RFC 9110 §10.1.1): only 100-continue can be met
     ("unknown_expectation_is_417", get("/", b"Expect: 200-ok"), 417),
     ("unknown_expectation_with_a_body_is_417", post(b"Content-Length: 3\r\nExpect: x\r\n", b"abc"), 417),
+    ("unknown_expectation_beside_100_continue_is_417", get("/", b"Expect: 100-continue, 200-ok"), 417),
     # the request line (RFC 9112 §3)
     ("request_line_of_spaces_is_400", b" \r\n\r\n", 400),
     ("two_spaces_in_request_line_is_400", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
@@ -429,6 +435,13 @@ def test_expect_100_continue_sets_expects_continue_until_the_body_arrives():
     parser.receive_data(b"abc")
     assert parser.next_request().body == b"abc"
     assert not parser.expects_continue
+
+
+def test_expect_100_continue_in_a_list_with_empty_elements_sets_expects_continue_in_every_chunking():
+    for label, pieces in chunkings(post(b"Content-Length: 3\r\nExpect: 100-continue,\r\n", b"")):
+        outcome = feed(pieces)
+        assert outcome.error is None and not outcome.requests, label
+        assert outcome.parser.expects_continue, label
 
 
 def test_expect_100_continue_with_chunked_body_sets_expects_continue():
