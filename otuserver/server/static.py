@@ -180,6 +180,8 @@ class StaticFiles:
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return NOT_FOUND
         except _IsDirectory:
+            if request.path.endswith("/"):
+                return NOT_FOUND  # its index.html is a directory: another slash would redirect forever
             return _redirect_to_directory(request)
         except OSError as error:
             if error.errno in _OUT_OF_RESOURCES:

@@ -283,3 +283,14 @@ def test_redirect_to_a_directory_re_encodes_its_decoded_name(server_factory, tmp
     assert r.status == 301
     assert r.header("Location") == location
     assert get(srv, location).body == b"<p>index</p>\n"
+
+
+def test_a_directory_named_index_html_is_404_not_an_endless_redirect(server_factory, tmp_path):
+    # /x/ maps to x/index.html; when that is a directory, "add the slash" would send the client
+    # to /x//, then /x///, and so on: a path that ends in "/" already is never redirected.
+    root = tmp_path / "root"
+    (root / "x" / "index.html").mkdir(parents=True)
+    srv = server_factory(root=root, workers=1)
+    for target in ["/x/", "/x//"]:
+        r = get(srv, target)
+        assert r.status == 404 and r.header("Location") is None, target
