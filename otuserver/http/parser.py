@@ -592,9 +592,12 @@ def _parse_request_line(line: bytes) -> tuple[str, str, str]:
     match = _VERSION.fullmatch(version)
     if match is None:
         raise BadRequest("invalid HTTP version")
-    if match.group(1) != b"1" or match.group(2) not in (b"0", b"1"):
+    if match.group(1) != b"1":
+        # RFC 9110 §15.6.6: 505 is for a major version the server does not support.
         raise VersionNotSupported(f"{version.decode('ascii')} is not supported")
-    return method.decode("ascii"), _origin_form(method, target), version.decode("ascii")
+    # RFC 9110 §2.5: a higher minor version of a major version we implement (HTTP/1.2) is
+    # read as the highest minor we conform to. (1.0 and 1.1 returned above.)
+    return method.decode("ascii"), _origin_form(method, target), "HTTP/1.1"
 
 
 def _origin_form(method: bytes, target: bytes) -> str:

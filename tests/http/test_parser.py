@@ -46,6 +46,8 @@ VALID = [
     ("expect_100_continue_on_two_lines_is_met", get("/", b"Expect: 100-continue", b"expect: 100-Continue"),
      [req(headers=[HOST, ("expect", "100-continue"), ("expect", "100-Continue")])]),
     ("simple_get", get("/"), [req()]),
+    # RFC 9110 §2.5: a higher minor version of HTTP/1 is processed as HTTP/1.1, the highest we conform to.
+    ("http12_is_read_as_http11", get("/", version="HTTP/1.2"), [req()]),
     ("http10_needs_no_host", b"GET /index.html HTTP/1.0\r\n\r\n",
      [req(target="/index.html", version="HTTP/1.0", headers=())]),
     ("bare_lf_line_endings_are_accepted", b"GET / HTTP/1.1\nHost: a\n\n", [req()]),
@@ -143,8 +145,9 @@ INVALID = [
     ("version_with_two_digit_major_is_400", get("/", version="HTTP/11.1"), 400),
     ("version_with_extra_part_is_400", get("/", version="HTTP/1.1.1"), 400),
     ("http2_is_505", get("/", version="HTTP/2.0"), 505),
-    ("http12_is_505", get("/", version="HTTP/1.2"), 505),
     ("http09_with_version_is_505", get("/", version="HTTP/0.9"), 505),
+    # Read as HTTP/1.1, HTTP/1.9 needs a Host like it (RFC 9112 §3.2).
+    ("http19_without_host_is_400", get("/", version="HTTP/1.9", host=None), 400),
     ("method_with_a_separator_is_400", get("/", method="GE(T"), 400),
     ("method_with_a_slash_is_400", get("/", method="GET/"), 400),
     ("non_ascii_method_is_400", "GÉT / HTTP/1.1\r\nHost: a\r\n\r\n".encode("latin-1"), 400),
