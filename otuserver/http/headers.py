@@ -20,8 +20,9 @@ class Headers:
 
     `by_name` maps each lower-case name to its value (repeated fields joined): a
     plain dict, for code on the hot path that already has a lower-case name.
-    Headers are read-only once built: the parser hands one Headers to every request
-    that arrives with the same field lines, so nobody may change `by_name` or the items.
+    Headers are read-only once built, by contract (nothing enforces it): the parser
+    hands one Headers to every request that arrives with the same field lines, so a
+    change to `by_name` would reach those later requests too.
 
     >>> h = Headers([("Host", "example.com"), ("Accept", "a"), ("accept", "b")])
     >>> h["host"], h.get("ACCEPT"), h.get_all("accept"), h.by_name["accept"]

@@ -52,9 +52,11 @@ class Request:
     def copy_for(self, client: str) -> "Request":
         """This request again, without a body, from `client`: for a parser that has read its head before.
 
-        The copy shares the Headers, which are read-only after parsing, and the strings,
-        which are immutable; the query is parsed again on first use. So no application
-        can reach the original, or another copy, through its own.
+        The copy shares the strings, which are immutable, and the Headers, which are
+        read-only by contract, not by force: `by_name` stays a plain dict because the
+        hot path reads it several times per request, so an application that wrote to
+        it would change every later request with the same field lines. The query is
+        parsed again on first use, so the copies share nothing else.
         """
         twin = _new_request(Request)
         twin.method, twin.target, twin.version = self.method, self.target, self.version
