@@ -166,7 +166,8 @@ class Worker:
     def _accept_more(self, wanted: bool) -> None:
         """Start or stop listening for new connections (the backlog holds them meanwhile)."""
         if wanted and not self.accepting:
-            # EPOLLEXCLUSIVE may only be combined with EPOLLIN (epoll_ctl(2)).
+            # epoll_ctl(2) lets EPOLLEXCLUSIVE go only with EPOLLIN, EPOLLOUT, EPOLLWAKEUP and
+            # EPOLLET, so not with the loop's usual READ mask, which carries EPOLLRDHUP.
             self.loop.add(self.listener.fileno(), select.EPOLLIN | EXCLUSIVE, _Acceptor(self))
             if self.accept_hint is not None:
                 self.loop.add(self.accept_hint, select.EPOLLIN | EXCLUSIVE, _AcceptHint(self))
