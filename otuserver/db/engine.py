@@ -170,13 +170,20 @@ class Engine:
         return _Transaction(self.connection(), "BEGIN IMMEDIATE")
 
     def close(self) -> None:
-        """Close this process's connections (others' are not ours to close)."""
-        pid = _pid
-        self._lookup_cursors = {k: c for k, c in self._lookup_cursors.items() if k[0] != pid}
-        for key, conn in list(self._connections.items()):
-            if key[0] == pid:
-                conn.close()
-            del self._connections[key]
+        """Close the calling thread's connection; the engine opens a new one if used again.
+
+        Only this thread's: sqlite3 lets a connection be closed only by the thread
+        that opened it, so each thread that used the engine closes its own (a
+        worker has one thread, so there this closes all it has). Entries inherited
+        from a parent process are dropped, never closed: they are the parent's.
+        """
+        key = (_pid, get_ident())
+        self._lookup_cursors.pop(key, None)
+        conn = self._connections.pop(key, None)
+        self._connections = {k: c for k, c in self._connections.items() if k[0] == key[0]}
+        self._lookup_cursors = {k: c for k, c in self._lookup_cursors.items() if k[0] == key[0]}
+        if conn is not None:
+            conn.close()
 
     def __repr__(self) -> str:
         return f"<Engine {self.path}>"

@@ -211,7 +211,7 @@ def test_each_thread_has_its_own_connection_and_keeps_it(tmp_path):
     assert seen["first"] is seen["again"] is not mine
     assert seen["price"] == 1.0
     assert engine.connection() is mine
-    # No engine.close(): sqlite3 would refuse to close the other thread's connection from this one.
+    engine.close()  # this thread's only: sqlite3 would refuse to close the other thread's from here
 
 
 # -- key lookups on a kept cursor ------------------------------------------------
@@ -296,3 +296,34 @@ def test_a_key_lookup_that_cannot_get_its_lock_is_503_and_drops_the_cursor(three
         three_items.lookup(Item._sql["get"], (1,))
     assert locked.closed and key not in three_items._lookup_cursors
     assert three_items.lookup(Item._sql["get"], (1,)) == (1, 1.0)
+
+
+def test_close_closes_only_this_threads_connection_and_leaves_the_others_working(tmp_path):
+    # sqlite3 lets only the thread that opened a connection close it, so close()
+    # must not reach for another thread's; that thread closes its own.
+    engine = Engine(tmp_path / "items.sqlite3", models=[Item])
+    Item(item_id=1, price=1.0).insert(engine)
+    mine = engine.connection()
+    opened, close_now, closed = threading.Event(), threading.Event(), {}
+
+    def other_thread():
+        theirs = engine.connection()
+        opened.set()
+        close_now.wait(5)
+        closed["still works"] = Item.get(engine, 1).price == 1.0
+        engine.close()
+        with pytest.raises(sqlite3.ProgrammingError):
+            theirs.execute("SELECT 1")
+        closed["theirs"] = True
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    assert opened.wait(5)
+    engine.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        mine.execute("SELECT 1")
+    close_now.set()
+    worker.join(5)
+    assert closed == {"still works": True, "theirs": True}
+    assert Item.get(engine, 1).price == 1.0  # this thread may open a new one after closing
+    engine.close()
