@@ -4,7 +4,7 @@ It adds what handlers need on top of the protocol message: the typed path
 parameters the router extracted, the body's media type, and `json()`, which
 either returns the decoded body or raises an HTTPError naming the problem
 (415 for a body that is not application/json, 400 for an empty, non-UTF-8 or
-malformed one). It wraps the protocol Request rather than copying it (only
+malformed one, or one whose strings hold a lone surrogate). It wraps the protocol Request rather than copying it (only
 the method, read by every dispatch, is kept in a slot of its own), and knows
 nothing of routing, models or sockets.
 """
@@ -13,6 +13,7 @@ import json
 
 from ..http import BadRequest, Headers, Request
 from .errors import UnsupportedMediaType
+from .responses import dump_json
 
 _MISSING = object()
 
@@ -104,6 +105,23 @@ def decode_json_body(media_type: str, body: bytes) -> object:
     if text.startswith("\ufeff"):  # RFC 8259 §8.1: a sender MUST NOT add one
         raise BadRequest("request body starts with a byte order mark; send JSON without one")
     try:
-        return _DECODER.decode(text)
+        data = _DECODER.decode(text)
     except ValueError as exc:
         raise BadRequest(f"invalid JSON: {exc}") from None
+    if "\\u" in text:  # the text is valid UTF-8, so only an escape can make a lone surrogate
+        _refuse_lone_surrogates(data)
+    return data
+
+
+def _refuse_lone_surrogates(data: object) -> None:
+    """BadRequest if a string holds half a surrogate pair ("\\ud800"), which is no character.
+
+    RFC 8259 §8.2 leaves such strings unpredictable and I-JSON (RFC 7493 §2.1)
+    forbids them; UTF-8 has no encoding for one, so writing it back (an unknown
+    field's name in a 400) would fail. Encoding the data finds every such string.
+    """
+    try:
+        dump_json(data)
+    except UnicodeEncodeError:
+        raise BadRequest("request body holds a lone surrogate escape (\\ud800-\\udfff), "
+                         "which is not a character") from None

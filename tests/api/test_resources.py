@@ -105,6 +105,12 @@ def test_missing_and_unknown_fields_are_400_with_fields(client, resource, body, 
     assert problem in payload["fields"].values()
 
 
+def test_an_unknown_field_named_by_a_lone_surrogate_is_400_json_not_500(client):
+    response = client("POST", "/api/scores", rb'{"score": 1, "\ud800": 1}')
+    assert response.status == 400
+    assert "surrogate" in json_of(response)["error"]
+
+
 @pytest.mark.parametrize("raw, words", [(b"[1, 2]", "JSON object"), (b'"text"', "JSON object"),
                                         (b"{not json", "invalid JSON"), (b"", "empty")])
 def test_a_body_that_is_not_a_json_object_is_400(client, raw, words):

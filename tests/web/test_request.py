@@ -64,3 +64,21 @@ def test_protocol_fields_pass_through_and_path_params_are_kept():
     assert request.query_value("page") == "3"
     assert request.headers.get("host") == "h"
     assert request.path_params == {"client_id": 7}
+
+
+@pytest.mark.parametrize("body", [rb'{"\ud800": 1}', rb'{"a": "x\udfff"}', rb'[["\udc00\ud800"]]'])
+def test_a_lone_surrogate_escape_is_400_because_no_character_has_it(body):
+    # RFC 8259 §8.2 leaves such strings unpredictable; UTF-8 cannot even encode one,
+    # so echoing it back (an unknown field's name) would fail when the answer is written.
+    error = error_of(json_request(body))
+    assert error.status == 400
+    assert "surrogate" in error.detail
+
+
+@pytest.mark.parametrize("body, value", [
+    (rb'["\ud83d\ude00"]', ["\U0001F600"]),   # a pair is one character
+    (rb'["\\ud800"]', ["\\ud800"]),           # an escaped backslash, then plain letters
+    (rb'["\u00fc"]', ["ü"]),
+])
+def test_escapes_that_make_characters_are_decoded(body, value):
+    assert json_request(body).json() == value
