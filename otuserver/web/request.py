@@ -108,6 +108,8 @@ def decode_json_body(media_type: str, body: bytes) -> object:
         data = _DECODER.decode(text)
     except ValueError as exc:
         raise BadRequest(f"invalid JSON: {exc}") from None
+    except RecursionError:  # the decoder recurses once per level: "[[[[..." runs out of stack
+        raise BadRequest("invalid JSON: nested too deeply") from None
     if "\\u" in text:  # the text is valid UTF-8, so only an escape can make a lone surrogate
         _refuse_lone_surrogates(data)
     return data

@@ -111,6 +111,12 @@ def test_an_unknown_field_named_by_a_lone_surrogate_is_400_json_not_500(client):
     assert "surrogate" in json_of(response)["error"]
 
 
+def test_a_body_nested_too_deeply_is_400_json_not_500(client):
+    response = client("POST", "/api/scores", b"[" * 4000)  # within the live servers' 4096-byte limit
+    assert response.status == 400
+    assert "nested too deeply" in json_of(response)["error"]
+
+
 @pytest.mark.parametrize("raw, words", [(b"[1, 2]", "JSON object"), (b'"text"', "JSON object"),
                                         (b"{not json", "invalid JSON"), (b"", "empty")])
 def test_a_body_that_is_not_a_json_object_is_400(client, raw, words):

@@ -82,3 +82,10 @@ def test_a_lone_surrogate_escape_is_400_because_no_character_has_it(body):
 ])
 def test_escapes_that_make_characters_are_decoded(body, value):
     assert json_request(body).json() == value
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 100_000], ids=["arrays", "objects"])
+def test_json_nested_too_deeply_to_decode_is_400_not_500(body):
+    error = error_of(json_request(body))
+    assert error.status == 400
+    assert "nested too deeply" in error.detail
