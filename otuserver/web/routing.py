@@ -152,8 +152,13 @@ class Route:
         if m is None:
             return None
         params = m.groupdict()  # one dict per match, converted in place
-        for name, convert in self.converters:
-            params[name] = convert(params[name])
+        try:
+            for name, convert in self.converters:
+                params[name] = convert(params[name])
+        except ValueError:
+            # A convertor may refuse text its regex let through: int() refuses more
+            # than 4300 digits. Then the path does not fit this template after all.
+            return None
         return params
 
 
@@ -204,9 +209,12 @@ class Router:
         route, groups = self._alternatives[m.lastindex]
         if method in route.methods:
             params = {}
-            for number, name, convert in groups:
-                params[name] = convert(m[number])
-            return route, params
+            try:
+                for number, name, convert in groups:
+                    params[name] = convert(m[number])
+                return route, params
+            except ValueError:  # a convertor refused its text (see Route.match_path): try them all
+                pass
         for route in self._dynamic:
             params = route.match_path(path)
             if params is not None and method in route.methods:

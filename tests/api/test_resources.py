@@ -158,6 +158,13 @@ def test_a_client_id_too_big_for_sqlite_is_404_not_500(client):
     assert client("GET", f"/api/scores/{2 ** 64}").status == 404
 
 
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_a_client_id_too_long_to_be_a_number_is_404_not_500(client, method):
+    response = client(method, "/api/scores/" + "9" * 5000, {"score": 1} if method == "PUT" else None)
+    assert response.status == 404
+    assert "error" in json_of(response)
+
+
 def test_pagination_over_the_api(client):
     for i in range(25):
         client("POST", "/api/scores", {"score": i})

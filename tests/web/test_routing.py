@@ -152,3 +152,20 @@ def test_a_route_added_later_is_found_too():
     assert router.resolve("GET", "/b/3") == (later, {"x": 3})
     with pytest.raises(NotFound):
         router.resolve("GET", "/c/3")
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+def test_an_int_parameter_too_long_to_convert_is_404_not_a_crash(method):
+    # int() refuses more than 4300 digits (sys.get_int_max_str_digits); no key is that long.
+    router = Router()
+    router.add("/api/scores/{client_id:int}", endpoint, methods=["GET"])
+    with pytest.raises(NotFound):
+        router.resolve(method, "/api/scores/" + "9" * 5000)
+
+
+def test_a_convertor_that_refuses_its_text_lets_a_later_route_answer():
+    router = Router()
+    router.add("/n/{x:int}", endpoint, methods=["GET"])
+    router.add("/n/{x}", endpoint, methods=["GET"], name="text")
+    route, params = router.resolve("GET", "/n/" + "9" * 5000)
+    assert route.name == "text" and params == {"x": "9" * 5000}
