@@ -4,8 +4,9 @@ Owns reading and checking the two query parameters and building the links;
 the links are path-absolute references (`/api/scores?page=3&page_size=20`)
 that keep every other query parameter, so they stay right behind a proxy.
 A page past the end is 404 (page 1 of an empty collection is not: it is an
-empty page); a page or page_size that is not a positive integer is 400; a
-page_size above the maximum is clamped to it. Knows nothing of databases.
+empty page); a page or page_size that is not a positive integer is 400, and so
+is a page of more than nine digits; a page_size above the maximum, however
+long, is clamped to it. Knows nothing of databases.
 """
 
 from dataclasses import dataclass
@@ -30,13 +31,25 @@ class Page:
         return (self.number - 1) * self.size
 
 
-def _positive_int(name: str, raw: str | None, default: int) -> int:
+# More digits than any page number needs (leading zeros aside); reading a longer
+# number whole would be wasted work (int() is slow on thousands of digits, and refuses past 4300).
+MAX_DIGITS = 9
+
+
+def _positive_int(name: str, raw: str | None, default: int, *, too_long: int | None = None) -> int:
+    """The parameter's value; one of more than MAX_DIGITS digits is `too_long`, or 400 when that is None."""
     if raw is None:
         return default
-    # isdigit() alone would let "²" through; ascii digits only, and not too many.
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or int(raw) < 1:
+    digits = raw.lstrip("0")
+    # isdigit() alone would let "²" through: ascii digits only.
+    if not (raw.isascii() and raw.isdigit() and digits):
         raise BadRequest(f"query parameter {name!r} must be a positive integer, got {raw!r}")
-    return int(raw)
+    if len(digits) <= MAX_DIGITS:
+        return int(digits)
+    if too_long is None:
+        raise BadRequest(f"query parameter {name!r} must be a positive integer of at most "
+                         f"{MAX_DIGITS} digits, got {raw!r}")
+    return too_long
 
 
 def _last(params: dict[str, list[str]], name: str) -> str | None:
@@ -54,7 +67,8 @@ def requested_page(query_params: dict[str, list[str]], *, default_size: int = DE
     Page(number=1, size=20)
     """
     number = _positive_int("page", _last(query_params, "page"), 1)
-    size = _positive_int("page_size", _last(query_params, "page_size"), default_size)
+    # A page size is clamped however long it is: every one of ten digits is above the maximum.
+    size = _positive_int("page_size", _last(query_params, "page_size"), default_size, too_long=max_size)
     return Page(number, min(size, max_size))
 
 

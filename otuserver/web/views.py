@@ -31,7 +31,7 @@ from typing import ClassVar
 
 from ..http import Response
 from .errors import NotFound
-from .pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, paginated_body, requested_page
+from .pagination import DEFAULT_PAGE_SIZE, MAX_DIGITS, MAX_PAGE_SIZE, paginated_body, requested_page
 from .request import WebRequest
 from .responses import JSONResponse, dump_json
 
@@ -152,7 +152,8 @@ class ListCreateAPIService(ModelService):
             return {
                 "summary": f"List {self.label} records, a page at a time",
                 "parameters": [
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                    {"name": "page", "in": "query", "schema": {
+                        "type": "integer", "minimum": 1, "maximum": 10 ** MAX_DIGITS - 1, "default": 1}},
                     {"name": "page_size", "in": "query", "schema": {
                         "type": "integer", "minimum": 1, "maximum": self.max_page_size,
                         "default": self.default_page_size}},

@@ -15,6 +15,22 @@ def test_page_size_above_the_maximum_is_clamped_to_one_hundred():
     assert requested_page({"page_size": ["1000"]}).size == 100
 
 
+@pytest.mark.parametrize("digits", [10, 20, 5000])
+def test_a_page_size_of_any_length_above_the_maximum_is_clamped_too(digits):
+    assert requested_page({"page_size": ["9" * digits]}).size == 100
+
+
+def test_a_page_number_too_long_to_exist_is_400_saying_so_not_calling_it_no_integer():
+    with pytest.raises(HTTPError) as caught:
+        requested_page({"page": ["9" * 10]})
+    assert caught.value.status == 400
+    assert "at most 9 digits" in caught.value.detail
+
+
+def test_leading_zeros_do_not_count_as_digits():
+    assert requested_page({"page": ["0" * 20 + "3"], "page_size": ["0" * 20 + "5"]}) == Page(3, 5)
+
+
 @pytest.mark.parametrize("name, value", [("page", "x"), ("page", "0"), ("page", "-1"), ("page", ""),
                                          ("page", "1.5"), ("page_size", "0"), ("page_size", "ten"),
                                          ("page", "²"), ("page", "99999999999999999999")])
