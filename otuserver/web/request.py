@@ -44,6 +44,14 @@ class WebRequest:
     client = property(lambda self: self.raw.client)
 
     @property
+    def encoded_path(self) -> str:
+        """The path as the client sent it, still percent-encoded: a URI, so what links and Location carry.
+
+        `path` is decoded, for routing, and may hold a space, any letter or even CR LF.
+        """
+        return self.raw.target.partition("?")[0]
+
+    @property
     def headers(self) -> Headers:
         return self.raw.headers
 

@@ -133,7 +133,7 @@ class ListCreateAPIService(ModelService):
         page = requested_page(request.query_params, default_size=self.default_page_size,
                               max_size=self.max_page_size)
         count, items = self.model.page(self.db, page.offset, page.size)
-        body = paginated_body(request.path, request.query_params, page, count,
+        body = paginated_body(request.encoded_path, request.query_params, page, count,
                               [item.to_json() for item in items])
         return JSONResponse(body)
 
@@ -144,8 +144,12 @@ class ListCreateAPIService(ModelService):
                             headers=[("Location", self.location(request, instance))])
 
     def location(self, request: WebRequest, instance: object) -> str:
-        """Where the new member lives: the collection's path plus its key."""
-        return f"{request.path.rstrip('/')}/{instance.pk_value}"
+        """Where the new member lives: the collection's path, as it arrived, plus its key.
+
+        The key goes in as str() writes it: right for the integer keys the Fields here make
+        (a text key would need percent-encoding first).
+        """
+        return f"{request.encoded_path.rstrip('/')}/{instance.pk_value}"
 
     def describe(self, method: str) -> dict:
         if method == "GET":

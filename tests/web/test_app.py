@@ -149,3 +149,26 @@ def test_a_verb_routed_to_a_service_without_its_method_is_a_500():
     app = App(router)
     assert app(Request("PATCH", "/only-get")).status == 500
     assert body_of(app(Request("HEAD", "/only-get"))) == "get"
+
+
+def shelf_app(db_path) -> App:
+    """Gadgets under a collection path with a parameter, as a nested resource would be."""
+    from otuserver.db import Engine
+    from .gadgets import Gadget, GadgetList
+    router = Router()
+    router.add("/shelves/{shelf}/gadgets", GadgetList(Engine(db_path, models=[Gadget])))
+    return App(router)
+
+
+def test_location_and_page_links_keep_the_path_percent_encoded_as_it_arrived(tmp_path):
+    # The decoded path may hold a space, a non-Latin letter or CR LF (%0D%0A): none may go
+    # into a header or a link as is; the path as the client sent it is a URI already.
+    app = shelf_app(tmp_path / "shelf.sqlite3")
+    shelf = "/shelves/a%20%D0%B6%0D%0A/gadgets"
+    created = call(app, "POST", shelf, {"weight": 1, "shiny": True})
+    assert created.status == 201
+    assert created.header("Location") == shelf + "/1"
+    assert b"\r\nLocation: " + shelf.encode() + b"/1\r\n" in created.wire_head()
+    call(app, "POST", shelf, {"weight": 2, "shiny": True})
+    page = body_of(call(app, "GET", shelf + "?page_size=1"))
+    assert page["next"] == shelf + "?page_size=1&page=2"
