@@ -1,5 +1,7 @@
 """WebRequest.json(): the decoded body, or an error that tells the client what is wrong (415 / 400)."""
 
+import json
+
 import pytest
 
 from otuserver.http import HTTPError, Request
@@ -89,3 +91,16 @@ def test_json_nested_too_deeply_to_decode_is_400_not_500(body):
     error = error_of(json_request(body))
     assert error.status == 400
     assert "nested too deeply" in error.detail
+
+
+@pytest.mark.parametrize("body", [b'{"a": 1} x', b'  {"a": 1}  x', b"1 2", b'{"a": 1}\n\n  }', b" [1",
+                                  b"\x0c{}", b'{"a" 1}', b"tru"])
+def test_invalid_json_is_described_in_the_words_and_place_the_json_module_gives(body):
+    with pytest.raises(ValueError) as expected:
+        json.loads(body.decode())
+    assert error_of(json_request(body)).detail == f"invalid JSON: {expected.value}"
+
+
+@pytest.mark.parametrize("body, value", [(b' \t\r\n{"a": 1} \n', {"a": 1}), (b"7", 7), (b'"s"', "s")])
+def test_json_whitespace_around_the_value_is_allowed(body, value):
+    assert json_request(body).json() == value
