@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from otuserver.http import Response
 from otuserver.web import JSONResponse
 from otuserver.web import responses
 from otuserver.web.responses import dump_json
@@ -62,3 +63,18 @@ def test_an_encoded_response_is_the_one_init_would_build_with_data_none(status):
     other = JSONResponse.encoded(b"1")
     other.headers.append(("X-Extra", "1"))  # each has a header list of its own
     assert encoded.headers == [("Content-Type", "application/json")]
+
+
+@pytest.mark.parametrize("status, headers", [
+    (200, []), (201, [("Location", "/api/scores/7")]), (201, [("Location", "/a%20b/1?x=1")]),
+    (404, []), (405, [("Allow", "GET, HEAD")]), (201, [("Location", "/x"), ("X-Other", "1")]),
+])
+def test_a_json_head_is_the_same_bytes_the_protocol_renders(status, headers):
+    response = JSONResponse({"client_id": 7, "score": 1.5}, status=status, headers=headers)
+    assert response.wire_head() == Response(status, list(response.headers), response.body).wire_head()
+
+
+@pytest.mark.parametrize("location", ["/a\r\nSet-Cookie: x=1", "/a\nb", "/a\x00", "/ж"])
+def test_a_location_that_would_break_the_head_is_still_refused(location):
+    with pytest.raises(ValueError):
+        JSONResponse({}, status=201, headers=[("Location", location)]).wire_head()
