@@ -90,8 +90,24 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _object_of_unique_names(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object as a dict, or ValueError when a name comes twice.
+
+    RFC 8259 §4 leaves such an object unpredictable (receivers keep the first
+    value, or the last), and I-JSON (RFC 7493 §2.3) forbids it.
+    """
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise ValueError(f"duplicate name {name!r} in an object")
+            seen.add(name)
+    return obj
+
+
 # One decoder for every body: json.loads() with an option builds a new JSONDecoder per call.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_object_of_unique_names)
 _JSON_WHITESPACE = " \t\n\r"  # RFC 8259 §2: the only whitespace allowed around a value
 
 

@@ -117,6 +117,13 @@ def test_a_body_nested_too_deeply_is_400_json_not_500(client):
     assert "nested too deeply" in json_of(response)["error"]
 
 
+def test_a_field_sent_twice_is_400_not_silently_the_last_value(client):
+    response = client("POST", "/api/scores", b'{"score": 1, "score": 2}')
+    assert response.status == 400
+    assert "duplicate name 'score'" in json_of(response)["error"]
+    assert json_of(client("GET", "/api/scores"))["count"] == 0
+
+
 @pytest.mark.parametrize("raw, words", [(b"[1, 2]", "JSON object"), (b'"text"', "JSON object"),
                                         (b"{not json", "invalid JSON"), (b"", "empty")])
 def test_a_body_that_is_not_a_json_object_is_400(client, raw, words):

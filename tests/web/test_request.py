@@ -104,3 +104,18 @@ def test_invalid_json_is_described_in_the_words_and_place_the_json_module_gives(
 @pytest.mark.parametrize("body, value", [(b' \t\r\n{"a": 1} \n', {"a": 1}), (b"7", 7), (b'"s"', "s")])
 def test_json_whitespace_around_the_value_is_allowed(body, value):
     assert json_request(body).json() == value
+
+
+@pytest.mark.parametrize("body, name", [(b'{"score": 1, "score": 2}', "score"),
+                                        (b'[{"a": {"b": 1, "b": 1}}]', "b"),
+                                        (b'{"\\u0061": 1, "a": 2}', "a")])
+def test_a_name_twice_in_one_object_is_400_naming_it(body, name):
+    # RFC 8259 §4: receivers then disagree on the value (the first? the last?); I-JSON
+    # (RFC 7493 §2.3) forbids it, and a client that sends it has a bug worth hearing about.
+    error = error_of(json_request(body))
+    assert error.status == 400
+    assert f"duplicate name {name!r}" in error.detail
+
+
+def test_the_same_name_in_different_objects_is_fine():
+    assert json_request(b'[{"a": 1}, {"a": 2, "b": {"a": 3}}]').json() == [{"a": 1}, {"a": 2, "b": {"a": 3}}]
