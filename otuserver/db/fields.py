@@ -131,9 +131,12 @@ class RealField(Field):
         return {"type": "number", "format": "double"}
 
 
+_TRUE_OR_FALSE_ANY_CASE = "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"
+
+
 class BooleanField(Field):
-    """true or false, stored as 0 or 1; the strings "true"/"false" are accepted too,
-    because the original project's Postman collection sent them.
+    """true or false, stored as 0 or 1; the strings "true"/"false" (in any letter case)
+    are accepted too, because the original project's Postman collection sent them.
 
     >>> BooleanField().clean(True), BooleanField().clean("false")
     (True, False)
@@ -160,5 +163,7 @@ class BooleanField(Field):
 
     def base_schema(self, *, for_input: bool) -> dict:
         if for_input:
-            return {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}
+            # clean() takes the strings in any letter case, and JSON Schema's patterns (ECMA-262)
+            # have no flag to ignore case, so the pattern spells both cases out.
+            return {"oneOf": [{"type": "boolean"}, {"type": "string", "pattern": _TRUE_OR_FALSE_ANY_CASE}]}
         return {"type": "boolean"}

@@ -1,5 +1,7 @@
 """GET /api/openapi.json: an OpenAPI 3 document generated from the routes and models."""
 
+import re
+
 import pytest
 
 from api.models import Interests, Score
@@ -67,3 +69,20 @@ def test_documented_statuses_match_the_behaviour_we_test(document):
     post = document["paths"]["/api/scores"]["post"]["responses"]
     assert {"201", "400", "409", "413", "415", "503"} <= set(post)
     assert {"204", "404"} <= set(document["paths"]["/api/interests/{client_id}"]["delete"]["responses"])
+
+
+def _admits(schema: dict, value: str) -> bool:
+    """Does this (string) schema admit `value`? Enough of JSON Schema for the booleans' strings."""
+    if "enum" in schema:
+        return value in schema["enum"]
+    return re.search(schema["pattern"], value) is not None  # ECMA-262 patterns are unanchored
+
+
+@pytest.mark.parametrize("value, accepted", [("true", True), ("false", True), ("TRUE", True), ("False", True),
+                                             ("yes", False), ("tru", False), ("truex", False), ("1", False)])
+def test_the_input_schema_admits_exactly_the_boolean_strings_the_api_accepts(document, client, value, accepted):
+    schema = document["components"]["schemas"]["InterestsInput"]["properties"]["travel"]
+    [as_string] = [s for s in schema["oneOf"] if s["type"] == "string"]
+    assert _admits(as_string, value) is accepted
+    body = {"travel": value, "hitech": False, "sport": False, "music": False}
+    assert client("POST", "/api/interests", body).status == (201 if accepted else 400)
