@@ -10,6 +10,7 @@ nothing of routing, models or sockets.
 """
 
 import json
+import sys
 
 from ..http import BadRequest, Headers, Request
 from .errors import UnsupportedMediaType
@@ -148,6 +149,10 @@ def _decode(text: str) -> object:
             extra = len(text) - len(text[end:].lstrip(_JSON_WHITESPACE))
             raise json.JSONDecodeError("Extra data", text, extra)  # decode()'s own words
     except ValueError as exc:
+        if str(exc).startswith("Exceeds the limit"):
+            # CPython reads an int of at most sys.get_int_max_str_digits() digits (longer ones
+            # would take quadratic time); its advice to raise the limit is for programmers.
+            raise BadRequest(f"invalid JSON: a number has more than {sys.get_int_max_str_digits()} digits") from None
         raise BadRequest(f"invalid JSON: {exc}") from None
     except RecursionError:  # the decoder recurses once per level: "[[[[..." runs out of stack
         raise BadRequest("invalid JSON: nested too deeply") from None

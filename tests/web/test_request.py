@@ -1,6 +1,7 @@
 """WebRequest.json(): the decoded body, or an error that tells the client what is wrong (415 / 400)."""
 
 import json
+import sys
 
 import pytest
 
@@ -91,6 +92,14 @@ def test_json_nested_too_deeply_to_decode_is_400_not_500(body):
     error = error_of(json_request(body))
     assert error.status == 400
     assert "nested too deeply" in error.detail
+
+
+def test_a_number_too_long_to_read_is_400_without_advice_meant_for_programmers():
+    # CPython refuses to read an int of more than sys.get_int_max_str_digits() digits; its
+    # message tells a programmer to raise that limit, which says nothing to a client.
+    error = error_of(json_request(b'{"score": ' + b"9" * 5000 + b"}"))
+    assert error.status == 400
+    assert error.detail == f"invalid JSON: a number has more than {sys.get_int_max_str_digits()} digits"
 
 
 @pytest.mark.parametrize("body", [b'{"a": 1} x', b'  {"a": 1}  x', b"1 2", b'{"a": 1}\n\n  }', b" [1",
