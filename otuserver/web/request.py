@@ -4,9 +4,10 @@ It adds what handlers need on top of the protocol message: the typed path
 parameters the router extracted, the body's media type, and `json()`, which
 either returns the decoded body or raises an HTTPError naming the problem
 (415 for a body that is not application/json, 400 for an empty, non-UTF-8 or
-malformed one, or one whose strings hold a lone surrogate). It wraps the protocol Request rather than copying it (only
-the method, read by every dispatch, is kept in a slot of its own), and knows
-nothing of routing, models or sockets.
+malformed one, or one whose strings hold a lone surrogate). It wraps the
+protocol Request rather than copying it (only the method, read by every
+dispatch, is kept in a slot of its own), and knows nothing of routing, models
+or sockets.
 """
 
 import json
@@ -152,7 +153,8 @@ def _decode(text: str) -> object:
         if str(exc).startswith("Exceeds the limit"):
             # CPython reads an int of at most sys.get_int_max_str_digits() digits (longer ones
             # would take quadratic time); its advice to raise the limit is for programmers.
-            raise BadRequest(f"invalid JSON: a number has more than {sys.get_int_max_str_digits()} digits") from None
+            limit = sys.get_int_max_str_digits()
+            raise BadRequest(f"invalid JSON: a number has more than {limit} digits") from None
         raise BadRequest(f"invalid JSON: {exc}") from None
     except RecursionError:  # the decoder recurses once per level: "[[[[..." runs out of stack
         raise BadRequest("invalid JSON: nested too deeply") from None
