@@ -99,10 +99,10 @@ def wants_keep_alive(version: str, connection: str | None) -> bool:
 class Response:
     """A status, header fields and a body.
 
-    The server adds `Date`, `Server`, `Connection` and `Content-Length`; an
-    application sets only what it means, e.g. `Content-Type`. A Response whose
-    body is bytes may be shared between requests (the static-file cache does),
-    so its rendered head is kept after the first use: see `wire_head`.
+    An application sets only what it means, e.g. `Content-Type`: `wire_head` adds
+    `Content-Length`, and the server adds `Date`, `Server` and `Connection`. A
+    Response whose body is bytes may be shared between requests (the static-file
+    cache does), so its rendered head is kept after the first use.
     """
 
     __slots__ = ("status", "headers", "body", "_wire_head")

@@ -6,7 +6,8 @@ a WebRequest, call the route's handler for the method, and turn every
 HTTPError into a JSON response. Anything else a handler raises becomes a 500
 with a JSON body; the traceback goes to the log only, and the app stays usable
 for the next request.
-It never sees a socket; the server adds Date, Content-Length and strips HEAD bodies.
+It never sees a socket: the Response's own `wire_head` renders Content-Length,
+and the server adds Date and drops the body of an answer to HEAD.
 """
 
 import logging

@@ -2,8 +2,9 @@
 
 A JSONResponse serialises its data once, at construction, as compact UTF-8 JSON
 with `Content-Type: application/json`; NaN and Infinity are refused because
-they are not JSON (RFC 8259 §6). The server adds Date, Server, Connection and
-Content-Length, so nothing here sets them.
+they are not JSON (RFC 8259 §6). Content-Length is rendered with the head
+(`wire_head`, here with shortcuts for the usual JSON heads); the server adds
+Date, Server and Connection. Knows nothing of routing, models or sockets.
 """
 
 import json
