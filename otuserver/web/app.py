@@ -45,7 +45,7 @@ class App:
             return error_response(HTTPError("internal server error", status=500))
 
     def handle(self, request: Request) -> Response:
-        """Route and call, letting HTTPErrors propagate (tests may call this to see them raised)."""
+        """Route and call the handler; an HTTPError propagates to __call__, which renders it."""
         # The parser already enforces --max-body; this guards apps called directly.
         if self.max_body_bytes is not None and len(request.body) > self.max_body_bytes:
             raise ContentTooLarge(f"request body exceeds {self.max_body_bytes} bytes")
