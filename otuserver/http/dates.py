@@ -1,8 +1,10 @@
 """HTTP dates: IMF-fixdate formatting and parsing (RFC 9110 §5.6.7), by hand.
 
 `format_http_date` turns a Unix time into the one format a sender must use;
-`parse_http_date` reads it back, and the two obsolete formats too (for If-Modified-Since). `DateCache` keeps the
-current `Date` value, re-rendering it once a second instead of per response.
+`parse_http_date` reads it back, and the two obsolete formats too (for
+If-Modified-Since). `DateCache` keeps the current `Date` value, re-rendering it
+once a second instead of per response. It knows nothing of requests, files
+or sockets: which header a date belongs in is its caller's business.
 """
 
 import re
