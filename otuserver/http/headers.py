@@ -3,7 +3,9 @@
 Field names are case-insensitive (RFC 9110 §5.1), so they are stored lower-cased;
 values are text decoded as ISO-8859-1 at the parser's edge (RFC 9110 §5.5 treats
 other octets as opaque). Repeated fields are kept in order, because the framing
-rules care how many Content-Length or Host lines arrived.
+rules care how many Content-Length or Host lines arrived. It stores, looks up
+and splits list values; what a field means (framing, Host, keep-alive) is for
+the parser and messages.py to decide.
 """
 
 from collections.abc import Iterable, Iterator

@@ -2,6 +2,7 @@
 
 Owns only the table; the reason phrase is informative (RFC 9112 §4: a client
 should ignore it), but a readable one helps people reading raw responses.
+It knows nothing of when a status is used: errors.py and the callers choose.
 """
 
 REASON_PHRASES: dict[int, str] = {

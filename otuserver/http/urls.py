@@ -1,7 +1,9 @@
 """Request-target helpers: split, percent-decode, parse the query (RFC 3986, RFC 9112 §3.2).
 
 Pure functions on text. Decoding follows STYLE.md: percent-decode exactly once,
-then read the bytes as UTF-8; anything that is not valid is a BadRequest.
+then read the bytes as UTF-8; anything that is not valid is a BadRequest. They
+know nothing of routes or the file system: `remove_dot_segments` only rewrites a
+path, and keeping a file under its root is the static-file handler's job.
 """
 
 from .errors import BadRequest
