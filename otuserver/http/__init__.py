@@ -4,7 +4,7 @@ It imports no socket, os or select module and nothing else of OTUServer's; the
 server drives it with bytes, and the framework consumes its Request/Response.
 """
 
-from .errors import (BadRequest, ContentTooLarge, HeaderFieldsTooLarge, HTTPError,
+from .errors import (BadRequest, ContentTooLarge, ExpectationFailed, HeaderFieldsTooLarge, HTTPError,
                      NotImplementedByServer, RequestTimeout, URITooLong, VersionNotSupported)
 from .headers import Headers, header_tokens
 from .messages import Request, Response, render_head, status_allows_body, wants_keep_alive
@@ -12,8 +12,8 @@ from .parser import Limits, RequestParser
 from .status import REASON_PHRASES, reason_phrase
 
 __all__ = [
-    "BadRequest", "ContentTooLarge", "HeaderFieldsTooLarge", "HTTPError", "NotImplementedByServer",
-    "RequestTimeout", "URITooLong", "VersionNotSupported", "Headers", "header_tokens", "Request",
-    "Response", "render_head", "status_allows_body", "wants_keep_alive", "Limits", "RequestParser",
-    "REASON_PHRASES", "reason_phrase",
+    "BadRequest", "ContentTooLarge", "ExpectationFailed", "HeaderFieldsTooLarge", "HTTPError",
+    "NotImplementedByServer", "RequestTimeout", "URITooLong", "VersionNotSupported", "Headers",
+    "header_tokens", "Request", "Response", "render_head", "status_allows_body", "wants_keep_alive",
+    "Limits", "RequestParser", "REASON_PHRASES", "reason_phrase",
 ]

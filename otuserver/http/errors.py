@@ -1,6 +1,7 @@
 """Protocol errors, each carrying the HTTP status it must become.
 
-The parser raises these; the connection turns one into a small response with
+The parser raises these (all but RequestTimeout, which the connection raises
+when its read timer fires); the connection turns one into a small response with
 `Connection: close` in exactly one place. Nothing here knows about sockets.
 For example, `URITooLong("request line exceeds 8190 bytes").status == 414`.
 """
