@@ -1,7 +1,7 @@
 """Routing: path templates with typed parameters, matched to endpoints.
 
 A template such as `/api/scores/{client_id:int}` compiles to a regex plus a
-convertor per parameter. Matching a request gives one of three answers: no
+converter per parameter. Matching a request gives one of three answers: no
 route has this path (NotFound, 404), a route has the path but not the method
 (MethodNotAllowed, 405 with `Allow`), or a full match with typed parameters.
 HEAD is allowed wherever GET is (RFC 9110 §9.3.2). Templates without
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from .errors import MethodNotAllowed, NotFound
 
 # name -> (regex fragment, converter, OpenAPI schema of the parameter)
-CONVERTORS: dict[str, tuple[str, Callable[[str], object], dict]] = {
+CONVERTERS: dict[str, tuple[str, Callable[[str], object], dict]] = {
     "int": (r"[0-9]+", int, {"type": "integer", "minimum": 0}),
     "str": (r"[^/]+", str, {"type": "string"}),
 }
@@ -46,11 +46,11 @@ def _path_pattern(template: str, group_prefix: str = "") -> tuple[str, dict[str,
     pattern, converters, pos = "", {}, 0
     for m in _PARAM.finditer(template):
         name, kind = m.group(1), m.group(2) or "str"
-        if kind not in CONVERTORS:
+        if kind not in CONVERTERS:
             raise ValueError(f"unknown parameter type {kind!r} in {template!r}")
         if name in converters:
             raise ValueError(f"parameter {name!r} appears twice in {template!r}")
-        regex, converter, _ = CONVERTORS[kind]
+        regex, converter, _ = CONVERTERS[kind]
         pattern += re.escape(template[pos:m.start()]) + f"(?P<{group_prefix}{name}>{regex})"
         converters[name] = converter
         pos = m.end()
@@ -94,7 +94,7 @@ def path_parameters(template: str) -> list[tuple[str, dict]]:
     >>> path_parameters("/api/scores/{client_id:int}")
     [('client_id', {'type': 'integer', 'minimum': 0})]
     """
-    return [(m.group(1), CONVERTORS[m.group(2) or "str"][2]) for m in _PARAM.finditer(template)]
+    return [(m.group(1), CONVERTERS[m.group(2) or "str"][2]) for m in _PARAM.finditer(template)]
 
 
 def endpoint_methods(endpoint: object, methods: Iterable[str] | None) -> frozenset[str]:
@@ -156,7 +156,7 @@ class Route:
             for name, convert in self.converters:
                 params[name] = convert(params[name])
         except ValueError:
-            # A convertor may refuse text its regex let through: int() refuses more
+            # A converter may refuse text its regex let through: int() refuses more
             # than 4300 digits. Then the path does not fit this template after all.
             return None
         return params
@@ -213,7 +213,7 @@ class Router:
                 for number, name, convert in groups:
                     params[name] = convert(m[number])
                 return route, params
-            except ValueError:  # a convertor refused its text (see Route.match_path): try them all
+            except ValueError:  # a converter refused its text (see Route.match_path): try them all
                 pass
         for route in self._dynamic:
             params = route.match_path(path)

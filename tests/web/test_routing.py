@@ -163,7 +163,7 @@ def test_an_int_parameter_too_long_to_convert_is_404_not_a_crash(method):
         router.resolve(method, "/api/scores/" + "9" * 5000)
 
 
-def test_a_convertor_that_refuses_its_text_lets_a_later_route_answer():
+def test_a_converter_that_refuses_its_text_lets_a_later_route_answer():
     router = Router()
     router.add("/n/{x:int}", endpoint, methods=["GET"])
     router.add("/n/{x}", endpoint, methods=["GET"], name="text")
