@@ -1,8 +1,11 @@
-"""The scoring API's URL table: ten resource routes, an index and the OpenAPI document.
+"""The scoring API's URL table: four resource routes, the index and the OpenAPI document.
 
-Every path starts with /api because httpd.py hands this app the full path of
-any request under /api/. The path parameter is named after the models'
-primary key, which is how DetailAPIService finds it.
+Each model has a list route (GET, POST) and a detail route (GET, PUT, DELETE):
+ten operations in all, HEAD following GET. Every path starts with /api because
+httpd.py hands this app the full path of /api and of any request under /api/.
+The path parameter is named after the models' primary key, which is how
+DetailAPIService finds it. Which model a service serves is services.py's
+business; this table knows only paths and names.
 """
 
 from otuserver.db import Engine

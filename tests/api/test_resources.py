@@ -1,4 +1,4 @@
-"""The scoring API's ten routes called directly, for both resources: the CRUD walk and every error."""
+"""The scoring API's ten operations (five per resource) called directly: the CRUD walk and every error."""
 
 import sqlite3
 
