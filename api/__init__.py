@@ -4,6 +4,7 @@
 master, before it forks: it builds the routes and an Engine that holds only
 a path, so no SQLite connection exists yet. Each worker opens its own on its
 first request, creating the file, its folder and the tables when missing.
+The package knows nothing of sockets or processes: httpd.py mounts the app.
 """
 
 import os

@@ -2,6 +2,7 @@
 
 A resource is four lines here; everything else (pagination, validation,
 status codes, OpenAPI descriptions) comes from otuserver.web and otuserver.db.
+The services know no paths: routes.py binds each one to its URL.
 """
 
 from otuserver.web import DetailAPIService, ListCreateAPIService
