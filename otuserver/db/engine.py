@@ -11,6 +11,8 @@ not granted after the timeout becomes DatabaseBusy (503, Retry-After), and
 the transaction is rolled back, so the client knows its row was not stored.
 A key lookup, the most common read, runs on a cursor kept with its connection.
 Only parameterised SQL is executed; the engine never formats a value into SQL.
+It knows a model only as the source of its CREATE TABLE text, and nothing of
+requests, routing or JSON.
 """
 
 import logging

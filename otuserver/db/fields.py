@@ -4,7 +4,8 @@ Each Field turns a decoded JSON value into a Python value or raises
 FieldError with a message for the client ("must be a boolean"); it also
 gives its column definition and its JSON Schema. Column names come from the
 attribute name a Field is assigned to, checked to be a plain identifier, so
-no value from a request ever reaches SQL text.
+no value from a request ever reaches SQL text. Fields know nothing of tables,
+rows or HTTP: model.py gathers their FieldErrors into a 400.
 """
 
 import math

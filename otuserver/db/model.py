@@ -10,7 +10,9 @@ A subclass names its table and declares Fields as class attributes:
 The SQL for each operation is built once per class from those names (checked
 to be plain identifiers); values always travel as parameters. The CRUD is
 exactly what otuserver.web's generic services need, and errors come out as
-HTTPErrors: ValidationError (400), Conflict (409), DatabaseBusy (503).
+HTTPErrors: ValidationError (400), Conflict (409), DatabaseBusy (503). A Model
+knows nothing of routing, requests or sockets: it is given decoded JSON, an
+Engine and, for get_json, the encoder to write with.
 """
 
 import sqlite3
