@@ -18,10 +18,10 @@ requests, routing or JSON.
 import logging
 import os
 import sqlite3
-from threading import get_ident
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from threading import get_ident
 
 from .errors import DatabaseBusy
 
@@ -95,14 +95,18 @@ class Engine:
             return self._connect_this_thread()
 
     def _connect_this_thread(self) -> sqlite3.Connection:
-        key = (_pid, get_ident())
-        # Connections (and their cursors) inherited from a parent process are dropped,
-        # never used: they belong to the parent. (Dropped, the garbage collector closes
-        # the child's copy; the master never opens one, so only tests fork with one open.)
-        self._connections = {k: c for k, c in self._connections.items() if k[0] == key[0]}
-        self._lookup_cursors = {k: c for k, c in self._lookup_cursors.items() if k[0] == key[0]}
-        conn = self._connections[key] = self._open()
+        self._drop_inherited()
+        conn = self._connections[_pid, get_ident()] = self._open()
         return conn
+
+    def _drop_inherited(self) -> None:
+        """Forget, without using them, the connections (and cursors) inherited from a parent process.
+
+        They belong to the parent. Dropped, the garbage collector closes the child's
+        copy; the master never opens one, so only tests fork with one open.
+        """
+        self._connections = {k: c for k, c in self._connections.items() if k[0] == _pid}
+        self._lookup_cursors = {k: c for k, c in self._lookup_cursors.items() if k[0] == _pid}
 
     def _open(self) -> sqlite3.Connection:
         self.ensure_directory()
@@ -182,8 +186,7 @@ class Engine:
         key = (_pid, get_ident())
         self._lookup_cursors.pop(key, None)
         conn = self._connections.pop(key, None)
-        self._connections = {k: c for k, c in self._connections.items() if k[0] == key[0]}
-        self._lookup_cursors = {k: c for k, c in self._lookup_cursors.items() if k[0] == key[0]}
+        self._drop_inherited()
         if conn is not None:
             conn.close()
 
