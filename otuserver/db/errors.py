@@ -32,6 +32,5 @@ class DatabaseBusy(HTTPError):
     """Another writer held the lock past the busy timeout (RFC 9110 §15.6.4, §10.2.3)."""
     status = 503
 
-    def __init__(self, detail: str = "the database is busy; try again shortly",
-                 retry_after_s: int = RETRY_AFTER_S) -> None:
-        super().__init__(detail, headers=[("Retry-After", str(retry_after_s))])
+    def __init__(self, detail: str = "the database is busy; try again shortly") -> None:
+        super().__init__(detail, headers=[("Retry-After", str(RETRY_AFTER_S))])
