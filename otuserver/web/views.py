@@ -15,8 +15,7 @@ HTTPErrors for the app to render.
     model.pk_name                      name of the primary key and of the path parameter
     model.parse_pk(value)              the key, or None when no row can have it (→ 404)
     model.from_json(data, pk=None)     a validated instance, or a 400 naming the fields
-    model.get(db, pk)                  an instance or None
-    model.get_json(db, pk, encode)     encode(model.get(db, pk).to_json()) as bytes, or None
+    model.get_json(db, pk, encode)     the stored object's to_json(), as bytes `encode` writes, or None
     model.page(db, offset, limit)      (count, instances), from one snapshot
     model.delete(db, pk)               True if a row was deleted
     instance.insert(db)                store a new row (409 if the key exists)
