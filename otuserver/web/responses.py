@@ -85,11 +85,12 @@ class JSONResponse(Response):
         return response
 
     def wire_head(self) -> bytes:
-        """Response.wire_head, with shortcuts for the two usual heads: Content-Type alone, or
-        followed by the Location of a new resource (a 201's).
+        """Response.wire_head, with shortcuts for the two usual JSON heads.
 
-        Two such heads of one status differ only in Content-Length (and Location), so the
-        status line and the Content-Type field are rendered once per status, not per response.
+        They are Content-Type alone, or Content-Type and then the Location of a new
+        resource (a 201's). Two such heads of one status differ only in Content-Length
+        (and Location), so the status line and the Content-Type field are rendered once
+        per status (`_HEAD_STARTS`), not per response.
         >>> JSONResponse([1, 2]).wire_head()
         b'HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: 5\\r\\n'
         >>> JSONResponse([], 201, [("Location", "/a/1")]).wire_head()[-41:]
