@@ -1,8 +1,9 @@
 """Protocol errors on API targets speak the API's JSON; everywhere else they stay plain text.
 
-The parser refuses a request before any application sees it (413, 400, 417, 431, 408); the
-connection then asks the application's `error_response(error, target)` hook, which httpd.py
-gives the /api/ targets. Over raw sockets against a real httpd.py with --max-body 100: the
+The parser refuses a request before any application sees it (413, 400, 417, 431), or the
+connection's read timer does (408, a body that stops arriving); the connection then asks
+the application's `error_response(error, target)` hook, which httpd.py gives the /api/
+targets. Over raw sockets against a real httpd.py with --max-body 100: the
 status, `Connection: close`, the set of header fields and the access log line are those of the
 plain-text answer, only the Content-Type and body change. An error before the request target
 is known (a garbage or too-long request line) stays text/plain. Below the wire: the parser names
