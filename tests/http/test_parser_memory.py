@@ -1,10 +1,11 @@
 """The parser's memory of heads it accepted (parser._Seen): seen before, the same answer again.
 
 A whole head without a body is remembered with its Request from its second arrival
-on, and a field block with its Headers. These tests hold the remembered path to what a fresh parse gives: for
-every vector of test_parser, the second parse equals the first; refusals are never
-remembered; a copy belongs to its own client and shares nothing an application
-could change; limits are kept apart; and the memory stays bounded.
+on, and a field block with its Headers. These tests hold the remembered path to what
+a fresh parse gives: for every vector of test_parser, the second parse equals the
+first; refusals are never remembered; a copy belongs to its own client and shares
+nothing an application could change; limits are kept apart; and the memory stays
+bounded.
 """
 
 import pytest
