@@ -1,8 +1,9 @@
 """Request and Response: the two messages that cross between the protocol and an application.
 
 An application is any callable `app(request) -> Response`. The parser builds a
-Request from bytes; the connection renders a Response back to bytes with
-`render_head`. Neither class knows where the bytes came from or go to.
+Request from bytes; a Response renders its own head with `wire_head`, and the
+connection adds its fields and sends it. Neither class knows where the bytes
+came from or go to.
 A Response body is `bytes` or any sized object the server knows how to send
 (the static-file handler uses an open-file body sent with sendfile).
 """
@@ -190,12 +191,3 @@ def _render_field(name: str, value: str) -> bytes:
     if "\r" in value or "\n" in value or "\x00" in value:
         raise ValueError(f"CR, LF or NUL in header field {name!r}")
     return f"{name}: {value}\r\n".encode("latin-1")
-
-
-def render_head(status: int, headers: list[tuple[str, str]]) -> bytes:
-    """Status line and fields as wire bytes, ending with the blank line (RFC 9112 §4, §5).
-
-    >>> render_head(404, [("Content-Length", "0")])
-    b'HTTP/1.1 404 Not Found\\r\\nContent-Length: 0\\r\\n\\r\\n'
-    """
-    return status_line(status) + render_fields(headers) + b"\r\n"

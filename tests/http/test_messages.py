@@ -2,7 +2,7 @@
 
 import pytest
 
-from otuserver.http import BadRequest, Request, Response, render_head, status_allows_body, wants_keep_alive
+from otuserver.http import BadRequest, Request, Response, status_allows_body, wants_keep_alive
 from otuserver.http.messages import render_fields
 
 
@@ -31,13 +31,13 @@ def test_which_statuses_carry_a_body(status, allowed):
     assert status_allows_body(status) is allowed
 
 
-def test_render_head_writes_status_line_fields_and_blank_line():
-    assert render_head(405, [("Allow", "GET, HEAD")]) == (
-        b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n\r\n")
+def test_wire_head_writes_status_line_fields_and_content_length():
+    assert Response(405, [("Allow", "GET, HEAD")]).wire_head() == (
+        b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\n")
 
 
-def test_render_head_with_an_unknown_status_still_renders():
-    assert render_head(599, []) == b"HTTP/1.1 599 Unknown\r\n\r\n"
+def test_wire_head_with_an_unknown_status_still_renders():
+    assert Response(599).wire_head() == b"HTTP/1.1 599 Unknown\r\nContent-Length: 0\r\n"
 
 
 def test_latin1_value_is_rendered_as_latin1():
@@ -62,7 +62,7 @@ def test_rendered_fields_are_remembered_within_a_bound_and_one_offs_do_not_stay(
 ])
 def test_response_splitting_is_refused(name, value):
     with pytest.raises(ValueError):
-        render_head(200, [(name, value)])
+        Response(200, [(name, value)]).wire_head()
 
 
 def test_response_adds_content_length_when_the_status_has_a_body():
