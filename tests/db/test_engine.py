@@ -73,6 +73,21 @@ def test_a_write_that_cannot_get_the_lock_is_503_with_retry_after(tmp_path):
     engine.close()
 
 
+def test_a_connection_that_cannot_get_the_lock_to_create_tables_is_503_and_is_not_kept(tmp_path):
+    engine = Engine(tmp_path / "items.sqlite3", models=[Item], busy_timeout_s=0.1)
+    engine.connection()
+    engine.close()  # the file exists, in WAL mode; the next connection must take the lock for its tables
+    blocker = hold_write_lock(engine.path)
+    try:
+        with pytest.raises(DatabaseBusy):
+            engine.connection()
+        assert engine._connections == {}
+    finally:
+        blocker.execute("ROLLBACK")
+    assert Item.page(engine, 0, 10) == (0, [])  # the next request opens it afresh
+    engine.close()
+
+
 def test_readers_are_not_blocked_by_a_writer_in_wal_mode(tmp_path):
     engine = Engine(tmp_path / "items.sqlite3", models=[Item], busy_timeout_s=0.1)
     Item(item_id=1, price=1.0).insert(engine)
