@@ -18,8 +18,7 @@ requests, routing or JSON.
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from threading import get_ident
 
@@ -55,17 +54,11 @@ def is_busy(exc: BaseException) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
-@contextmanager
-def busy_means_503() -> Iterator[None]:
-    """Turn a lock timeout into DatabaseBusy; every other error passes through."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        _raise_busy_as_503(exc)
-        raise
-
-
 def _raise_busy_as_503(exc: sqlite3.OperationalError) -> None:
+    """Raise DatabaseBusy (503) for a lock error that outlasted the busy timeout.
+
+    Any other error returns, and the caller re-raises it as it was.
+    """
     if is_busy(exc):
         log.warning("database busy past the timeout: %s", exc)
         raise DatabaseBusy() from exc
@@ -114,10 +107,11 @@ class Engine:
         # Rows stay plain tuples (no row_factory): the cheapest thing sqlite3 can build.
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
         try:
-            with busy_means_503():
-                self._prepare(conn)
-        except BaseException:
+            self._prepare(conn)
+        except BaseException as exc:
             conn.close()
+            if isinstance(exc, sqlite3.OperationalError):
+                _raise_busy_as_503(exc)
             raise
         return conn
 
