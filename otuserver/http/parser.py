@@ -407,7 +407,10 @@ class RequestParser:
         return True
 
     def _read_simple_fields(self, block: bytes) -> _FieldBlock | None:
-        """The field lines of a one-pass head, through its blank line; None if one breaks a rule."""
+        """The field lines of a one-pass head, through its blank line; None if one breaks a rule.
+
+        A block that passes is remembered (`_Seen.fields`), so the next head with it skips this.
+        """
         text = block.decode("latin-1")
         pairs = _SIMPLE_FIELD.findall(text)
         # A line that breaks a rule is skipped by findall, and a bare LF makes an extra line.
