@@ -160,6 +160,7 @@ class _Seen:
             self.remember(self.once, head, None)
 
     def remember(self, memo: dict, key: bytes, value) -> None:
+        """Keep `key` -> `value` in `memo` unless the key is too long; a full memo is emptied first."""
         if len(key) <= self.MAX_KEY_BYTES:
             if len(memo) >= self.MAX_ENTRIES:
                 memo.clear()
