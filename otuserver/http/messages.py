@@ -91,6 +91,7 @@ def wants_keep_alive(version: str, connection: str | None) -> bool:
     """
     if connection is None:
         return version == "HTTP/1.1"
+    # One token ("close", "keep-alive") is what clients send: no list to split then.
     tokens = header_tokens(connection) if "," in connection else {connection.strip().lower()}
     if version == "HTTP/1.1":
         return "close" not in tokens
