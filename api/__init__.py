@@ -1,8 +1,8 @@
 """The scoring API: interests and scores on SQLite, served under /api/.
 
-`create_app(db_path, max_body_bytes)` is what httpd.py calls once, in the
-master, before it forks: it builds the routes and an Engine that holds only
-a path, so no SQLite connection exists yet. Each worker opens its own on its
+`create_app(db_path, max_body_bytes)` is what httpd.py calls in the master
+before it forks (and again when SIGHUP reloads the settings): it builds the
+routes and an Engine that holds only a path, so no SQLite connection exists yet. Each worker opens its own on its
 first request, creating the file, its folder and the tables when missing.
 The package knows nothing of sockets or processes: httpd.py mounts the app.
 """
