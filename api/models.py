@@ -10,7 +10,8 @@ from otuserver.db import BooleanField, IntegerField, Model, RealField
 
 def client_id_field() -> IntegerField:
     return IntegerField(primary_key=True, min_value=1, example=1,
-                        description="the client's id; optional on create, where the next free one is taken")
+                        description="the client's id; optional on create, where a missing one becomes "
+                                    "one more than the largest stored")
 
 
 class Interests(Model):

@@ -168,8 +168,8 @@ class ListCreateAPIService(ModelService):
                 },
             }
         return {
-            "summary": (f"Create a {self.label}; {self.model.pk_name} is optional "
-                        "and taken from a sequence when absent"),
+            "summary": (f"Create a {self.label}; {self.model.pk_name} is optional, "
+                        "and the database picks one when it is absent"),
             "requestBody": {"required": True, "content": _json_content(_ref(f"{self.label}Input"))},
             "responses": {
                 "201": {"description": "created; Location names the new resource",
