@@ -29,7 +29,9 @@ from .messages import Request, wants_keep_alive
 # line terminator (RFC 9112 §2.2 allows it), so the end is LF, optional CR, LF.
 _HEAD_END = re.compile(rb"\n\r?\n")
 
-# RFC 9110 §5.6.2: a token (headers.TOKEN); as bytes for the head, as text in the one-pass patterns.
+# RFC 9110 §5.6.2: a token (headers.TOKEN). As bytes for what is matched raw (methods, a
+# field name checked line by line, chunk extensions); the field-block patterns below
+# match decoded text and use TOKEN itself.
 _TCHARS = TOKEN.encode("ascii")
 _TOKEN = re.compile(_TCHARS)
 
