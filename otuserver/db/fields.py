@@ -33,7 +33,11 @@ def quote_identifier(name: str) -> str:
 
 
 class Field:
-    """A column of a Model; subclasses define `clean`, `sql_type` and `json_schema`."""
+    """A column of a Model; subclasses define `clean`, `sql_type` and `base_schema`.
+
+    One stored differently from its JSON value (BooleanField: 0 or 1) also
+    overrides `to_db`, `from_db` and, for a CHECK constraint, `check_sql`.
+    """
 
     sql_type = "TEXT"
 
