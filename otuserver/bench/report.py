@@ -27,7 +27,7 @@ CAVEATS = """\
 - **Closed-loop load.** wrk and ab wait for each answer before sending the next request on a connection,
   so when a server stalls, fewer requests are sent and the stall is counted once (coordinated omission):
   the high percentiles understate what an open-loop client would see.
-- **The 954 KB file** moves about 1 GB/s over loopback, and wrk must read every byte on the same cores:
+- **The 954 KB file** moves gigabytes per second over loopback, and wrk must read every byte on the same cores:
   that rate is bounded by the client's copying as much as by the server, so a ratio near 1 there says
   little about the server.
 - **One request, repeated.** wrk and ab send the same head again and again, and our parser answers a head
@@ -35,8 +35,9 @@ CAVEATS = """\
   and ab figures measure that path; a client whose every head is new costs about 1.3x as many
   instructions per request (`python -m otuserver.bench.instructions`: keepalive-new against keepalive-wrk).
 - **Short runs, few rounds.** Where a scenario's description names rounds (the side-by-side and ab
-  scenarios, which decide the targets), ours and nginx ran in interleaved rounds and the median round is
-  shown, with every round's figure beside it; the sweeps are one run per point. Rounds on a shared machine
+  scenarios, which decide four of the six targets), ours and nginx ran in interleaved rounds and the median
+  round is shown, with every round's figure beside it; the sweeps and the idle-connection run, which decide
+  the other two, are one run per point. Rounds on a shared machine
   differ by 10-30%, so differences of a few percent are noise, and a ratio near a target can fall on either
   side of it in another run.
 - **python -m http.server** speaks HTTP/1.0 (a new connection per request, even under wrk's keep-alive)
