@@ -157,9 +157,10 @@ class ListCreateAPIService(ModelService):
                 "parameters": [
                     {"name": "page", "in": "query", "schema": {
                         "type": "integer", "minimum": 1, "maximum": 10 ** MAX_DIGITS - 1, "default": 1}},
-                    {"name": "page_size", "in": "query", "schema": {
-                        "type": "integer", "minimum": 1, "maximum": self.max_page_size,
-                        "default": self.default_page_size}},
+                    # Not "maximum": a larger page_size is accepted and clamped, not refused.
+                    {"name": "page_size", "in": "query",
+                     "description": f"records per page; a larger value is clamped to {self.max_page_size}",
+                     "schema": {"type": "integer", "minimum": 1, "default": self.default_page_size}},
                 ],
                 "responses": {
                     "200": {"description": "one page", "content": _json_content(_page_schema(self.label))},
@@ -168,7 +169,7 @@ class ListCreateAPIService(ModelService):
                 },
             }
         return {
-            "summary": (f"Create a {self.label}; {self.model.pk_name} is optional, "
+            "summary": (f"Create one {self.label}; {self.model.pk_name} is optional, "
                         "and the database picks one when it is absent"),
             "requestBody": {"required": True, "content": _json_content(_ref(f"{self.label}Input"))},
             "responses": {
@@ -176,7 +177,7 @@ class ListCreateAPIService(ModelService):
                         "headers": {"Location": {"schema": {"type": "string"}}},
                         "content": _json_content(_ref(self.label))},
                 "400": self._body_400(),
-                "409": _error(f"a {self.label} with this {self.model.pk_name} exists"),
+                "409": _error(f"one {self.label} with this {self.model.pk_name} exists already"),
                 "413": _error("the body is larger than the server accepts"),
                 "415": _error("the body is not application/json"),
                 "503": _error("the database is busy; retry after Retry-After seconds"),

@@ -86,3 +86,17 @@ def test_the_input_schema_admits_exactly_the_boolean_strings_the_api_accepts(doc
     assert _admits(as_string, value) is accepted
     body = {"travel": value, "hitech": False, "sport": False, "music": False}
     assert client("POST", "/api/interests", body).status == (201 if accepted else 400)
+
+
+def test_page_size_is_documented_as_clamped_not_bounded_as_the_api_behaves(document, client):
+    (param,) = [p for p in document["paths"]["/api/scores"]["get"]["parameters"] if p["name"] == "page_size"]
+    assert "maximum" not in param["schema"]      # a schema maximum would tell clients 101 is refused
+    assert "clamped to 100" in param["description"]
+    response = client("GET", "/api/scores?page_size=101")
+    assert response.status == 200
+
+
+def test_summaries_read_as_english_for_a_model_named_in_the_plural(document):
+    post = document["paths"]["/api/interests"]["post"]
+    assert post["summary"].startswith("Create one Interests;")
+    assert post["responses"]["409"]["description"] == "one Interests with this client_id exists already"
