@@ -80,6 +80,15 @@ class Engine:
         """Create the database's folder; safe to call in the master (it opens no connection)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
+    def check(self) -> None:
+        """Open the database, give it its tables, and close it again: a start-up check.
+
+        A file that is no database, or one the server may not write, then fails
+        where it can be reported (sqlite3.Error or OSError), not as a 500 on every
+        request. Closed before it returns, the connection never crosses a fork.
+        """
+        self._open().close()
+
     def connection(self) -> sqlite3.Connection:
         """This process's (and thread's) connection, opened and prepared on first use."""
         try:  # costs nothing when it does not raise, so the usual case is one dict lookup

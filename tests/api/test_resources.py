@@ -185,10 +185,25 @@ def test_pagination_over_the_api(client):
     assert client("GET", "/api/scores?page=two").status == 400
 
 
-def test_the_database_file_and_its_folder_appear_on_the_first_request(client, db_path):
-    assert not db_path.exists()
-    client("GET", "/api/scores")
-    assert db_path.exists()
+def test_the_database_file_folder_and_tables_are_made_when_the_app_is_created(tmp_path):
+    db_path = tmp_path / "new" / "folder" / "scores.sqlite3"
+    create_app(str(db_path))
+    with sqlite3.connect(db_path) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"score", "interests"} <= tables
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda path: path.write_text("not a database, but a text file longer than a header" * 10),
+                 id="a-text-file"),
+    pytest.param(lambda path: path.mkdir(), id="a-directory"),
+])
+def test_a_database_path_that_cannot_be_used_fails_when_the_app_is_created_not_per_request(tmp_path, make):
+    # Before, the server started and every API request answered 500; httpd.py now reports it at start.
+    db_path = tmp_path / "scores.sqlite3"
+    make(db_path)
+    with pytest.raises(sqlite3.Error):
+        create_app(str(db_path))
 
 
 @pytest.mark.parametrize("path", ["/api", "/api/"])
