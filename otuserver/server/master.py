@@ -257,11 +257,21 @@ class Master:
         master_pid = os.getpid()
         sys.stdout.flush()
         sys.stderr.flush()  # or the child would write the parent's buffered output again
-        pid = os.fork()
-        if pid:
-            self.workers[pid] = WorkerInfo(pid, slot, time.monotonic(), self.generation)
-            return pid
-        os._exit(self._run_worker(slot, master_pid))
+        # Blocked across the fork: a TERM sent to the child before it drops the master's
+        # handlers would land in a queue no loop of the child reads (a HUP storm left a
+        # retired worker serving the old configuration for good). The child unblocks
+        # them once the worker's own handlers are in place; until then they wait.
+        signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+        try:
+            pid = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
+            raise
+        if pid == 0:
+            os._exit(self._run_worker(slot, master_pid))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
+        self.workers[pid] = WorkerInfo(pid, slot, time.monotonic(), self.generation)
+        return pid
 
     def _run_worker(self, slot: int, master_pid: int) -> int:
         """In the child: drop the master's signal plumbing and serve. Never returns normally."""
@@ -275,6 +285,7 @@ class Master:
                             heartbeat=lambda now: self.heartbeats.beat(slot, now),
                             board=self.board, slot=slot, accept_hint=self.accept_hint)
             worker.boot()
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)  # see spawn_worker
         except BaseException as error:
             traceback.print_exc()
             log.error("worker %d cannot start: %s", os.getpid(), error)
