@@ -118,7 +118,10 @@ def _read_config_file(path: str) -> dict:
         if name not in OPTIONS:
             raise UsageError(f"config file {path}: unknown option {name!r}")
         kind = OPTIONS[name][0]
-        if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            # int() would truncate in silence: {"port": 1.5} listened on port 1.
+            raise UsageError(f"config file {path}: {name} must be a whole number")
+        if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise UsageError(f"config file {path}: {name} must be a number")
         if kind is str and not isinstance(value, str):
             raise UsageError(f"config file {path}: {name} must be a string")
@@ -134,13 +137,13 @@ def make_config(settings: dict) -> ServerConfig:
         raise UsageError("--workers must be at least 1")
     if not 0 <= settings["port"] <= 65535:
         raise UsageError("--port must be between 0 and 65535")
-    if settings["timeout"] < MIN_WORKER_TIMEOUT_S:
+    if not settings["timeout"] >= MIN_WORKER_TIMEOUT_S:
         # An idle worker's loop turns once a second (worker.TICK_S); a shorter
         # --timeout would kill healthy idle workers.
         raise UsageError(f"--timeout must be at least {MIN_WORKER_TIMEOUT_S:g} seconds")
     for name in ("keepalive-timeout", "request-timeout", "send-timeout", "graceful-timeout", "timeout",
                  "max-connections", "max-body", "max-request-line", "max-head", "max-header-fields"):
-        if settings[name] <= 0:
+        if not settings[name] > 0:  # and not NaN, which is neither > 0 nor <= 0 and never expires
             raise UsageError(f"--{name} must be positive")
     return ServerConfig(
         host=settings["host"], port=settings["port"], workers=settings["workers"],

@@ -231,3 +231,26 @@ def test_request_limits_come_from_the_command_line(server_factory):
     assert fetch(srv, "POST", "/api/scores", body=body, headers=[
         ("Content-Type", "application/json"), ("Content-Length", str(len(body)))]).status == 413
     assert fetch(srv, "GET", "/").status == 200
+
+
+@pytest.mark.parametrize("option", ["--keepalive-timeout", "--request-timeout", "--send-timeout",
+                                    "--graceful-timeout", "--timeout"])
+def test_a_timeout_that_is_not_a_number_is_a_bad_argument(option, docroot, tmp_path):
+    # float("nan") parses, and NaN <= 0 is false: a NaN timeout would never expire, so a stuck
+    # worker, an idle connection or a graceful stop would wait for ever.
+    result = run_httpd("--port", "0", "--root", str(docroot), "--workers", "1", "--db", str(tmp_path / "x.sqlite3"),
+                       option, "nan", timeout=5)
+    assert_bad_argument(result)
+    assert option in result.stderr
+
+
+@pytest.mark.parametrize("bad", [{"port": 0.5}, {"workers": 1.5}, {"max-body": 1e400}, {"keepalive-timeout": float("nan")}],
+                         ids=["port 0.5", "workers 1.5", "max-body 1e400", "keepalive-timeout NaN"])
+def test_a_number_in_the_config_file_that_its_option_cannot_take_is_a_bad_argument(bad, docroot, tmp_path):
+    # int(0.5) is 0 and int(1.5) is 1: truncated in silence, {"port": 1.5} listened on port 1.
+    config = tmp_path / "httpd.json"
+    config.write_text(json.dumps({"port": 0, "workers": 1, "root": str(docroot), "access-log": "off",
+                                  "db": str(tmp_path / "x.sqlite3"), **bad}))
+    result = run_httpd("--config", str(config), timeout=5)
+    assert_bad_argument(result)
+    assert next(iter(bad)) in result.stderr
