@@ -78,6 +78,7 @@ class Connection:
         self.parser = RequestParser(worker.limits, client)
         self.outbox: deque = deque()   # bytes / memoryview / FileBody, in send order
         self.queued_bytes = 0          # unsent bytes in the outbox (files counted whole)
+        self.unlogged: list = []       # files in the outbox whose log line waits (_log_when_sent)
         self.closing = False           # close once the outbox is empty
         self.peer_closed = False       # the client shut down its sending side
         self.linger = False            # on close, drain the client's bytes first (after an error)
@@ -192,7 +193,10 @@ class Connection:
             response = error_response(HTTPError("the server hit an unexpected error"))
             head = response.wire_head()
         sent = self._queue(head, response, request.method == "HEAD", keep_alive)
-        self._log(request, response.status, sent)
+        if sent >= 0:
+            self._log(request, response.status, sent)
+        else:
+            self._log_when_sent(response.body, request, response.status)
         if not keep_alive:
             self.closing = True
 
@@ -201,7 +205,10 @@ class Connection:
         response = self._render_error(error)
         # A refused HEAD gets no content either (RFC 9110 §9.3.2): its client would read it as a response.
         sent = self._queue(response.wire_head(), response, self.parser.method == "HEAD", False)
-        self._log(None, error.status, sent)
+        if sent >= 0:
+            self._log(None, error.status, sent)
+        else:
+            self._log_when_sent(response.body, None, error.status)
         self.closing = self.linger = True
 
     def _render_error(self, error: HTTPError) -> Response:
@@ -226,7 +233,8 @@ class Connection:
     # -- output -------------------------------------------------------------
 
     def _queue(self, head: bytes, response: Response, head_only: bool, keep_alive: bool) -> int:
-        """Queue the head (ended by the server's fields) and the body; the body's length."""
+        """Queue the head (ended by the server's fields) and the body; the body's length, or -1
+        for a file, whose sent length only its end tells (see _log_sent_file)."""
         head += self.worker.server_fields.rendered[keep_alive]
         body = response.body
         self.writing = True
@@ -241,6 +249,7 @@ class Connection:
             self.outbox.append(head)
             self.outbox.append(body)
             self.queued_bytes += len(head) + len(body)
+            return -1
         else:
             head += body  # one send for a small response instead of two
             self.outbox.append(head)
@@ -292,6 +301,7 @@ class Connection:
         body.length -= sent
         if body.length == 0:
             body.close()
+            self._log_sent_file()
         return sent
 
     def _after_flush(self) -> None:
@@ -362,6 +372,8 @@ class Connection:
             if isinstance(item, FileBody):
                 item.close()
         self.outbox.clear()
+        while self.unlogged:
+            self._log_sent_file()  # cut short: each says how much of it went out
         try:
             self.sock.close()
         finally:
@@ -371,6 +383,17 @@ class Connection:
     abort = close
 
     # -- helpers ------------------------------------------------------------
+
+    def _log_when_sent(self, body: FileBody, request: Request | None, status: int) -> None:
+        """Hold a file's line until its last byte went out or the connection ended: it then
+        says how much was sent ($body_bytes_sent), as nginx's does, and a download cut short
+        by a timeout or a reset does not pass for a complete one."""
+        self.unlogged.append((body, body.offset, request, status))
+
+    def _log_sent_file(self) -> None:
+        """Log the oldest file still waiting (files go out in order)."""
+        body, first, request, status = self.unlogged.pop(0)
+        self._log(request, status, body.offset - first)
 
     def _log(self, request: Request | None, status: int, body_bytes: int) -> None:
         access_log = self.worker.access_log  # None with --access-log off

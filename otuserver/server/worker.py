@@ -94,6 +94,16 @@ class Worker:
             if now - last_tick >= TICK_S or self.stopping:
                 last_tick = now
                 self._tick(now)
+        self._close_all()
+
+    def _close_all(self) -> None:
+        """Cut what is still open (the graceful timeout passed, a fast stop, no master) here
+        rather than leave it to the kernel at exit, so each cut download gets its log line."""
+        self.stopping = True  # so that forget() neither resumes accepting nor publishes load
+        for conn in list(self.connections.values()):
+            conn.close()
+        if self.access_log:
+            self.access_log.flush()
 
     def _tick(self, now: float) -> None:
         if os.getppid() != self.master_pid:

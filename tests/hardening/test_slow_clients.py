@@ -8,6 +8,7 @@ one-second clock (worker.TICK_S) plus slack for a busy machine.
 """
 
 import selectors
+import signal
 import socket
 import time
 
@@ -277,3 +278,65 @@ def test_connection_cap_keeps_service_and_memory_bounded_under_200_idle_connecti
     finally:
         for sock in idle:
             sock.close()
+
+
+HUGE_TARGET = "/huge.bin"
+HUGE_BYTES = 64 << 20     # far more than loopback's socket buffers hold (tcp_wmem reaches 4 MB)
+
+
+def huge_root(tmp_path):
+    """A document root holding one sparse 64 MiB file (no disk space, zeros when read)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    with open(root / HUGE_TARGET.lstrip("/"), "wb") as f:
+        f.truncate(HUGE_BYTES)
+    return root
+
+
+def logged_bytes(access_log, target: str) -> list[int]:
+    """The body byte counts ($body_bytes_sent) of the access log's lines for `target`."""
+    text = access_log.read_text() if access_log.exists() else ""
+    return [int(line.split('" ')[1].split()[1]) for line in text.splitlines() if f" {target} " in line]
+
+
+def start_stalled_download(srv) -> socket.socket:
+    """A GET of the huge file from a client with a tiny receive buffer that then reads nothing."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((srv.host, srv.port))
+    sock.sendall(build_request("GET", HUGE_TARGET))
+    return sock
+
+
+def body_length(received: bytes) -> int:
+    return len(received) - received.index(b"\r\n\r\n") - 4
+
+
+def test_a_download_cut_short_by_the_send_timeout_is_logged_with_the_bytes_actually_sent(server_factory, tmp_path):
+    # nginx's combined format logs $body_bytes_sent: what went out, not what the file holds. A line
+    # claiming all 64 MiB for a download dropped after a few MB hides the failure from its reader.
+    access_log = tmp_path / "access.log"
+    srv = server_factory(root=huge_root(tmp_path), workers=1,
+                         extra_args=["--send-timeout", "1", "--access-log", access_log])
+    (worker,) = workers_of(srv, 1)
+    baseline = socket_count(worker)
+    with start_stalled_download(srv) as sock:
+        assert wait_for(lambda: socket_count(worker) == baseline + 1, 2)
+        assert wait_for(lambda: socket_count(worker) == baseline, 1 + CLOCK_S + SLACK_S, step=0.05), "not dropped"
+        received = drain(sock)
+    assert body_length(received) < HUGE_BYTES
+    assert wait_for(lambda: logged_bytes(access_log, HUGE_TARGET), 2)
+    assert logged_bytes(access_log, HUGE_TARGET) == [body_length(received)]
+
+
+def test_a_download_cut_short_by_the_graceful_timeout_is_logged_with_the_bytes_actually_sent(server_factory, tmp_path):
+    access_log = tmp_path / "access.log"
+    srv = server_factory(root=huge_root(tmp_path), workers=1,
+                         extra_args=["--graceful-timeout", "1", "--access-log", access_log])
+    with start_stalled_download(srv) as sock:
+        assert wait_for(lambda: not still_open(sock), 2)   # the response has begun
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(1 + CLOCK_S + SLACK_S) == 0
+        received = drain(sock)
+    assert body_length(received) < HUGE_BYTES, "the graceful timeout did not cut the download"
+    assert logged_bytes(access_log, HUGE_TARGET) == [body_length(received)], "no true line for the cut download"
