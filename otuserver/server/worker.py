@@ -82,7 +82,10 @@ class Worker:
         while self.alive:
             if self.deferred_until:
                 self._end_deferral(self.loop.now)
-            self.loop.run_once(DEFER_POLL_S if self.deferred_until else TICK_S)
+            wait = DEFER_POLL_S if self.deferred_until else TICK_S
+            if self.stopping:  # wake for the graceful deadline itself, not up to a tick after it
+                wait = min(wait, max(0.0, self.stop_deadline - self.loop.now))
+            self.loop.run_once(wait)
             if self.stop_requested and not self.stopping:
                 self._begin_stop()
             if self.reopen_requested:

@@ -257,3 +257,21 @@ def test_usr1_reopens_the_access_log_after_it_was_moved(server_factory, tmp_path
     assert wait_for(lambda: lines_mentioning(access_log, "settled-") == 10, 3)
     assert lines_mentioning(rotated, "settled-") == 0
     assert lines_mentioning(rotated, "before-rotation") == 1
+
+
+def test_a_graceful_stop_ends_when_the_graceful_timeout_does_not_a_tick_later(server_factory):
+    # The stopping worker checked its deadline only when its loop woke: after the last event it
+    # slept a whole tick (1 s), so a client that sent a byte just before the deadline made the stop
+    # overrun --graceful-timeout by up to a second (and the master's SIGKILL came at timeout + 1 s).
+    graceful = 2.0
+    srv = server_factory(workers=1, extra_args=["--graceful-timeout", graceful])
+    workers_of(srv, 1)
+    with Connection(srv) as conn:
+        conn.send(b"GET /t/hello.txt HTTP/1.1\r\n")      # a request in progress: the stop waits for it
+        time.sleep(0.2)
+        started = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(graceful - 0.3)
+        conn.send(b"X-Late: 1\r\n")                      # wakes the worker just before its deadline
+        assert srv.proc.wait(graceful + 3) == 0
+        assert time.monotonic() - started < graceful + 0.5
