@@ -204,7 +204,10 @@ class Master:
 
     def handle_usr1(self) -> None:
         if self.config.log_file:
-            redirect_stdio(self.config.log_file)
+            try:
+                redirect_stdio(self.config.log_file)
+            except OSError as error:  # keep the old file, as the workers do (Worker._reopen_logs)
+                log.error("SIGUSR1: cannot reopen the log file, keeping the old one: %s", error)
         for info in self.workers.values():
             _send(info.pid, signal.SIGUSR1)
 

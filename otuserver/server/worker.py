@@ -158,11 +158,20 @@ class Worker:
 
     def _reopen_logs(self) -> None:
         self.reopen_requested = False
+        # A log that cannot be reopened (its folder gone) must not cost the worker: its
+        # replacement could not open it either, and a worker that cannot boot stops the
+        # master. Like nginx, go on writing to the file already open, and say why.
         if self.access_log:
             self.access_log.flush()
-            self.access_log.reopen()
+            try:
+                self.access_log.reopen()
+            except OSError as error:
+                log.error("worker %d: cannot reopen the access log, keeping the old file: %s", os.getpid(), error)
         if self.config.log_file:
-            redirect_stdio(self.config.log_file)
+            try:
+                redirect_stdio(self.config.log_file)
+            except OSError as error:
+                log.error("worker %d: cannot reopen the log file, keeping the old one: %s", os.getpid(), error)
 
     def _begin_stop(self) -> None:
         self.stopping = True

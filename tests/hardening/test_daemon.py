@@ -234,3 +234,19 @@ def test_usr1_reopens_the_daemons_log_file_after_it_was_moved(daemon, tmp_path):
 
     assert wait_for(lands_in_new_file, 5)
     assert "after-rotation" not in rotated.read_text()
+
+
+def test_usr1_when_the_daemons_log_file_cannot_be_reopened_keeps_the_server_and_the_old_file(daemon, tmp_path):
+    # redirect_stdio raised in the master's USR1 handler: the master died of it, leaving its workers.
+    folder, moved = tmp_path / "logs", tmp_path / "logs.old"
+    folder.mkdir()
+    daemon.log_file = folder / "httpd.log"
+    pid = daemon.start()
+    workers = child_pids(pid)
+    folder.rename(moved)
+    os.kill(pid, signal.SIGUSR1)
+    assert wait_for(lambda: (moved / "httpd.log").read_text().count("cannot reopen the log file") == 2, 3)
+    assert fetch(daemon.address, "GET", "/t/hello.txt?after-usr1").status == 200
+    assert wait_for(lambda: "after-usr1" in (moved / "httpd.log").read_text(), 3)
+    assert alive(pid) and child_pids(pid) == workers
+    assert "Traceback" not in (moved / "httpd.log").read_text()

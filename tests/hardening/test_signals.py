@@ -275,3 +275,21 @@ def test_a_graceful_stop_ends_when_the_graceful_timeout_does_not_a_tick_later(se
         conn.send(b"X-Late: 1\r\n")                      # wakes the worker just before its deadline
         assert srv.proc.wait(graceful + 3) == 0
         assert time.monotonic() - started < graceful + 0.5
+
+
+def test_usr1_when_the_log_cannot_be_reopened_keeps_serving_into_the_old_file(server_factory, tmp_path):
+    # A worker whose reopen raised died of it; its replacement could not open the log either, and a
+    # worker that cannot boot stops the master: one USR1 took the whole server down (exit 1). nginx
+    # keeps writing to the file it has and says why it could not reopen.
+    folder, moved = tmp_path / "logs", tmp_path / "logs.old"
+    folder.mkdir()
+    srv = server_factory(workers=2, extra_args=["--access-log", folder / "access.log"])
+    workers = workers_of(srv, 2)
+    folder.rename(moved)                                 # the log's folder is gone, the open file lives on
+    srv.proc.send_signal(signal.SIGUSR1)
+    assert wait_for(lambda: srv.log().count("cannot reopen") == 2, 3), srv.log()[-2000:]
+    for i in range(10):
+        assert fetch(srv, "GET", f"/t/hello.txt?after-usr1-{i}").status == 200
+    assert wait_for(lambda: lines_mentioning(moved / "access.log", "after-usr1-") == 10, 3)
+    assert srv.proc.poll() is None and workers_of(srv, 2) == workers
+    assert "Traceback" not in srv.log()
