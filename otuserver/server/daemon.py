@@ -5,7 +5,8 @@ appended to the log file) and returns once it accepts connections, or fails
 with the error the server logged. The running master writes its pid file
 itself; `stop` signals that pid and waits for a graceful exit; `status` exits
 0 when running and 3 when not, as LSB init scripts do. A pid file whose process
-is gone, or is not an httpd.py, is stale: reported and removed.
+is gone, or is not an httpd.py started with that pid file, is stale: reported
+and removed.
 """
 
 import os
@@ -26,16 +27,24 @@ def read_pid(pidfile: str) -> int | None:
             pid = int(f.read().strip())
     except (OSError, ValueError):
         return None
-    return pid if _is_our_server(pid) else None
+    return pid if _is_our_server(pid, pidfile) else None
 
 
-def _is_our_server(pid: int) -> bool:
-    # The pid may have been reused by an unrelated process since the file was written.
+def _is_our_server(pid: int, pidfile: str) -> bool:
+    """True if `pid` runs an httpd.py that `start` launched with this very pid file.
+
+    The pid may have been reused since the file was written, by anything, and on a
+    machine where other servers run, by another httpd.py: "httpd.py" in its command
+    line is not enough; `start` always passes `--pidfile` with the absolute path.
+    """
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"httpd.py" in f.read()
+            args = f.read().split(b"\0")
     except OSError:
         return False
+    wanted = os.fsencode(os.path.abspath(pidfile))
+    return (any(arg.endswith(b"httpd.py") for arg in args)
+            and any(a == b"--pidfile" and b == wanted for a, b in zip(args, args[1:])))
 
 
 def write_pidfile(pidfile: str) -> None:
@@ -105,7 +114,7 @@ def stop(pidfile: str, timeout: float) -> int:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _is_our_server(pid):
+        if not _is_our_server(pid, pidfile):
             print(f"stopped (pid {pid})")
             return 0
         time.sleep(0.05)

@@ -167,6 +167,26 @@ def test_pid_file_naming_another_program_is_stale_and_that_program_is_never_sign
         stranger.wait()
 
 
+def test_pid_file_naming_another_httpd_py_is_stale_and_that_server_is_never_signalled(daemon, tmp_path):
+    # Other servers run on the same machine, each an httpd.py: after ours died by SIGKILL, its pid
+    # may come back as one of theirs (a master or a worker). Only the server started with our pid
+    # file is ours; "httpd.py" somewhere in a command line is not enough.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "httpd.py").write_text("import time\ntime.sleep(60)\n")
+    stranger = subprocess.Popen([sys.executable, str(other / "httpd.py"), "--pidfile", str(other / "httpd.pid")])
+    try:
+        assert wait_for(lambda: b"httpd.py" in _cmdline(stranger.pid), 3)
+        daemon.pidfile.write_text(f"{stranger.pid}\n")
+        status = daemon.run("status")
+        assert status.returncode == 3 and "stale pid file" in status.stdout
+        assert daemon.run("stop").returncode == 0
+        assert stranger.poll() is None, "stop signalled another httpd.py"
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
 def test_garbage_in_the_pid_file_is_stale(daemon):
     daemon.pidfile.write_text("not a pid\n")
     assert daemon.run("status").returncode == 3
