@@ -35,6 +35,10 @@ class Heartbeats:
         self.beat(slot)
         return slot
 
+    def available(self) -> int:
+        """How many slots are free: one more worker needs one."""
+        return len(self._free)
+
     def release(self, slot: int) -> None:
         self._free.append(slot)
 

@@ -96,6 +96,7 @@ class Master:
         self.exit_status = 0
         self.respawn_delay = 0.0        # grows while workers keep dying young
         self.next_spawn = 0.0
+        self.out_of_slots = False       # said once, until a worker can be forked again
         self._wakeup_r = self._wakeup_w = -1
 
     @property
@@ -250,6 +251,15 @@ class Master:
         for _ in range(self._missing()):
             if self.stopping:
                 return
+            if not self.heartbeats.available():
+                # Every slot is taken (retiring workers keep theirs until they exit): wait for
+                # one to free rather than let allocate() raise out of the loop and end the server.
+                if not self.out_of_slots:
+                    log.error("no heartbeat slot free for another worker (%d in use); waiting for one",
+                              self.heartbeats.slots)
+                self.out_of_slots = True
+                return
+            self.out_of_slots = False
             self.spawn_worker()
 
     def spawn_worker(self) -> int:

@@ -9,12 +9,14 @@ master's `spawn_worker` runs in the test process and every signal follows the fo
 import os
 import signal
 import time
+from dataclasses import replace
 
 import pytest
 
 from otuserver.http import Response
 from otuserver.runner import alive
 from otuserver.server.config import ServerConfig
+from otuserver.server.heartbeat import Heartbeats
 from otuserver.server.master import HANDLED_SIGNALS, Master, bind_listener
 
 FORKS = 20
@@ -74,3 +76,22 @@ def test_a_usr1_the_instant_a_worker_is_forked_does_not_kill_it(master):
         os.kill(pid, signal.SIGTERM)
         assert exits_within(pid, 5)
         master.workers.pop(pid)
+
+
+def test_more_workers_than_heartbeat_slots_are_not_forked_and_the_master_goes_on(master):
+    # Every worker needs a heartbeat slot; with none free, allocate() raised IndexError out of the
+    # master's loop and the whole server died (-w 2000, many TTINs, or a HUP storm whose retiring
+    # workers still hold their slots). The master now forks what fits and waits for a free slot.
+    master.heartbeats = Heartbeats(slots=2)
+    master.config = replace(master.config, workers=3)
+    master.spawn_missing()
+    assert len(master.workers) == 2
+    pid = next(iter(master.workers))
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:   # a zombie, left for the master to reap
+        time.sleep(0.01)
+    master.reap()
+    master.next_spawn = 0.0
+    master.spawn_missing()                               # the freed slot goes to a new worker
+    assert len(master.workers) == 2 and pid not in master.workers
