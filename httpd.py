@@ -176,6 +176,9 @@ def build_app(config: ServerConfig, db_path: str):
     back as the API's JSON `{"error": ...}` and not as text an API client cannot parse.
     """
     static = StaticFiles(config.root)
+    if os.path.isdir(db_path):
+        # The API opens the file lazily, in each worker: only here can it fail in the terminal.
+        raise UsageError(f"cannot use database {db_path}: it is a directory")
     try:
         api = create_app(db_path, max_body_bytes=config.limits.max_body_bytes)
     except OSError as error:

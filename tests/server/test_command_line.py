@@ -254,3 +254,11 @@ def test_a_number_in_the_config_file_that_its_option_cannot_take_is_a_bad_argume
     result = run_httpd("--config", str(config), timeout=5)
     assert_bad_argument(result)
     assert next(iter(bad)) in result.stderr
+
+
+def test_a_database_path_that_is_a_directory_is_a_bad_argument(docroot, tmp_path):
+    # The API opens its SQLite file lazily, in each worker: the server started, said it was
+    # listening, and answered every /api/ request with a 500.
+    result = run_httpd("--port", "0", "--root", str(docroot), "--workers", "1", "--db", str(tmp_path), timeout=5)
+    assert_bad_argument(result)
+    assert str(tmp_path) in result.stderr
