@@ -14,9 +14,11 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 
 from api import create_app
+from otuserver.db import DatabaseBusy
 from otuserver.http import HTTPError, Limits
 from otuserver.http.urls import percent_decode, split_target
 from otuserver.server import daemon
@@ -176,13 +178,14 @@ def build_app(config: ServerConfig, db_path: str):
     back as the API's JSON `{"error": ...}` and not as text an API client cannot parse.
     """
     static = StaticFiles(config.root)
-    if os.path.isdir(db_path):
-        # The API opens the file lazily, in each worker: only here can it fail in the terminal.
-        raise UsageError(f"cannot use database {db_path}: it is a directory")
     try:
+        # create_app opens the database once, here in the master: a folder, a file that is no
+        # database or one that cannot be written fails in the terminal, not as a 500 per request.
         api = create_app(db_path, max_body_bytes=config.limits.max_body_bytes)
     except OSError as error:
         raise UsageError(f"cannot use database {db_path}: {error.strerror or error}") from None
+    except (sqlite3.Error, DatabaseBusy) as error:
+        raise UsageError(f"cannot use database {db_path}: {error}") from None
 
     api_root = API_PREFIX + "/"
     # Bound once: calling an instance goes through its type's __call__ slot, which

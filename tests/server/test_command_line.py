@@ -256,9 +256,15 @@ def test_a_number_in_the_config_file_that_its_option_cannot_take_is_a_bad_argume
     assert next(iter(bad)) in result.stderr
 
 
-def test_a_database_path_that_is_a_directory_is_a_bad_argument(docroot, tmp_path):
-    # The API opens its SQLite file lazily, in each worker: the server started, said it was
+@pytest.mark.parametrize("kind", ["a-directory", "a-text-file"])
+def test_a_database_path_that_cannot_be_used_is_a_bad_argument(docroot, tmp_path, kind):
+    # The API opened its SQLite file lazily, in each worker: the server started, said it was
     # listening, and answered every /api/ request with a 500.
-    result = run_httpd("--port", "0", "--root", str(docroot), "--workers", "1", "--db", str(tmp_path), timeout=5)
+    db = tmp_path / "scores.sqlite3"
+    if kind == "a-directory":
+        db.mkdir()
+    else:
+        db.write_text("this is a text file, not a SQLite database\n" * 20)
+    result = run_httpd("--port", "0", "--root", str(docroot), "--workers", "1", "--db", str(db), timeout=5)
     assert_bad_argument(result)
-    assert str(tmp_path) in result.stderr
+    assert f"cannot use database {db}" in result.stderr
