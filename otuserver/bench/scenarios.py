@@ -112,7 +112,8 @@ def measure(ctx: Context, server: S.BenchServer, case: str, path: str, connectio
     url = server.base_url + path
     if ctx.plan.warmup_s:
         run_wrk(url, connections, duration_s=ctx.plan.warmup_s, script=script, headers=headers)
-    with SplitSampler(server, at_s=ctx.plan.duration_s / 2) as sampler:
+    with SplitSampler(server, at_s=ctx.plan.duration_s / 2, expected=connections,
+                      patience_s=ctx.plan.duration_s * 0.4) as sampler:
         run = run_wrk(url, connections, duration_s=ctx.plan.duration_s, script=script, headers=headers)
     tag = "".join(f" {k}={v}" for k, v in labels.items())
     ctx.say(f"  {server.name:<18} {case:<10} c={connections:<4}{tag} {run['rps']:>10.1f} req/s "
@@ -121,10 +122,15 @@ def measure(ctx: Context, server: S.BenchServer, case: str, path: str, connectio
 
 
 class SplitSampler:
-    """Counts, once, `at_s` seconds in, the sockets each worker holds beyond those it held at the start."""
+    """Counts, `at_s` seconds in, the sockets each worker holds beyond those it held at the start.
 
-    def __init__(self, server: S.BenchServer, at_s: float) -> None:
+    If it sees fewer than the `expected` connections (on a loaded machine wrk may still be
+    connecting), it looks again every 50 ms for at most `patience_s`, and keeps the last look.
+    """
+
+    def __init__(self, server: S.BenchServer, at_s: float, expected: int = 0, patience_s: float = 0.0) -> None:
         self.pids = S.worker_pids(server)
+        self.expected, self.patience_s = expected, patience_s
         self.baseline = self._settled_counts()  # the listener, and nothing left from the warm-up
         self.split: list[int] | None = None
         self._timer = threading.Timer(at_s, self._sample)
@@ -142,7 +148,12 @@ class SplitSampler:
         return counts
 
     def _sample(self) -> None:
-        self.split = sorted(max(0, socket_count(pid) - self.baseline[pid]) for pid in self.pids)
+        deadline = time.monotonic() + self.patience_s
+        while True:
+            self.split = sorted(max(0, socket_count(pid) - self.baseline[pid]) for pid in self.pids)
+            if sum(self.split) >= self.expected or time.monotonic() >= deadline:
+                return
+            time.sleep(0.05)
 
     def __enter__(self) -> "SplitSampler":
         self._timer.start()
