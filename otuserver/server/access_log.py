@@ -25,6 +25,7 @@ class AccessLog:
         self._second = -1
         self._stamp = ""
         self._fd = -1
+        self._line_cut = False  # a failed write left a line without its end
         self.reopen()
 
     def reopen(self) -> None:
@@ -48,13 +49,21 @@ class AccessLog:
                              f'{status} {body_bytes} "{_escape(referer)}" "{_escape(agent)}"\n')
 
     def flush(self) -> None:
-        if self._pending:
-            data = "".join(self._pending).encode("utf-8", "replace")
-            self._pending.clear()
-            try:
-                os.write(self._fd, data)
-            except OSError:
-                pass  # a full disk must not take the server down with it
+        """Write the pending lines; what cannot be written (a full disk) is dropped, never raised."""
+        if not self._pending:
+            return
+        if self._line_cut:  # the last write stopped mid-line: end that line first
+            self._pending.insert(0, "\n")
+        data = "".join(self._pending).encode("utf-8", "replace")
+        self._pending.clear()
+        written = 0
+        try:
+            # os.write may write only part (a signal, a disk filling up): the rest follows.
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+        except OSError:
+            pass  # a full disk must not take the server down with it
+        self._line_cut = 0 < written < len(data) and data[written - 1] != 0x0A
 
     def _now(self) -> str:
         second = int(time.time())
