@@ -135,6 +135,10 @@ def make_config(settings: dict) -> ServerConfig:
     root = settings["root"]
     if not os.path.isdir(root):
         raise UsageError(f"document root {root} is not a directory")
+    if not settings["host"].strip():
+        # bind() reads an empty host as every interface: an empty variable in a unit file
+        # would put the server on the network unasked. Every interface is asked for by name.
+        raise UsageError("--host must not be empty (0.0.0.0 or :: listens on every interface)")
     if settings["workers"] < 1:
         raise UsageError("--workers must be at least 1")
     if not 0 <= settings["port"] <= 65535:

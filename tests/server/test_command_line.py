@@ -168,6 +168,14 @@ def test_invalid_port_is_a_bad_argument(port, docroot):
     assert_bad_argument(run_httpd("--port", port, "--root", str(docroot)), one_line=port != "http")
 
 
+@pytest.mark.parametrize("host", ["", " "])
+def test_an_empty_host_is_a_bad_argument_not_every_interface(host, docroot):
+    # bind(("", port)) listens on every interface: a server meant for loopback would be on the network.
+    result = run_httpd("--host", host, "--port", "0", "--root", str(docroot))
+    assert_bad_argument(result)
+    assert "--host must not be empty" in result.stderr
+
+
 def test_access_log_goes_to_stderr_in_combined_format_by_default(server_factory):
     srv = server_factory(workers=1)
     fetch(srv, "GET", "/t/one.txt?x=1", headers={"Referer": "http://example.test/from",
