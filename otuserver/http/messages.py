@@ -181,14 +181,18 @@ def render_fields(headers: list[tuple[str, str]]) -> bytes:
 
 _RENDERED: dict[tuple[str, str], bytes] = {}
 _MAX_RENDERED = 256
+_CHECKED_NAMES: set[str] = set()  # names already found to be tokens (at most _MAX_RENDERED)
 
 
 def _render_field(name: str, value: str) -> bytes:
     # A CR or LF in a name or value would let data from an application split
     # the response in two (response splitting): a name must be a token
     # (RFC 9110 §5.1) and a value must hold no CR, LF or NUL (RFC 9110 §5.5).
-    if not _FIELD_NAME.fullmatch(name):
-        raise ValueError(f"invalid header field name {name!r}")
+    if name not in _CHECKED_NAMES:  # a handful of names, each checked once; values vary
+        if not _FIELD_NAME.fullmatch(name):
+            raise ValueError(f"invalid header field name {name!r}")
+        if len(_CHECKED_NAMES) < _MAX_RENDERED:
+            _CHECKED_NAMES.add(name)
     if "\r" in value or "\n" in value or "\x00" in value:
         raise ValueError(f"CR, LF or NUL in header field {name!r}")
     return f"{name}: {value}\r\n".encode("latin-1")

@@ -85,38 +85,28 @@ class JSONResponse(Response):
         return response
 
     def wire_head(self) -> bytes:
-        """Response.wire_head, with shortcuts for the two usual JSON heads.
+        """Response.wire_head, with the status line and Content-Type rendered once per status.
 
-        They are Content-Type alone, or Content-Type and then the Location of a new
-        resource (a 201's). Two such heads of one status differ only in Content-Length
-        (and Location), so the status line and the Content-Type field are rendered once
-        per status (`_HEAD_STARTS`), not per response.
+        Every JSONResponse's fields start with the same Content-Type, so `_HEAD_STARTS`
+        keeps, per status, the status line and that field ready; only the fields after
+        it (a 201's Location) go through the protocol's renderer, which checks them.
         >>> JSONResponse([1, 2]).wire_head()
         b'HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: 5\\r\\n'
         >>> JSONResponse([], 201, [("Location", "/a/1")]).wire_head()[-41:]
         b'json\\r\\nLocation: /a/1\\r\\nContent-Length: 2\\r\\n'
         """
-        if self._wire_head is None and self.headers == _ONLY_CONTENT_TYPE:
+        if self._wire_head is None:
             start = _HEAD_STARTS.get(self.status)
             if start is not None:
-                self._wire_head = start + b"Content-Length: %d\r\n" % len(self.body)
-                return self._wire_head
-        if self._wire_head is None and _is_created(self.headers):
-            start = _HEAD_STARTS.get(self.status)
-            if start is not None:
-                # Each Location is new, so the protocol's renderer, which checks every field
-                # and remembers it for next time, spends most of a 201's head on it; a value of
-                # printable ASCII (no CR, LF or NUL) cannot break the head and goes straight in.
-                self._wire_head = start + b"Location: %s\r\nContent-Length: %d\r\n" % (
-                    self.headers[1][1].encode("ascii"), len(self.body))
-                return self._wire_head
+                fields = self.headers
+                if fields == _ONLY_CONTENT_TYPE:  # most responses: nothing else to render
+                    self._wire_head = start + b"Content-Length: %d\r\n" % len(self.body)
+                    return self._wire_head
+                if fields[:1] == _ONLY_CONTENT_TYPE:
+                    rest = render_fields(fields[1:])  # checked there: a Location cannot split the head
+                    self._wire_head = start + rest + b"Content-Length: %d\r\n" % len(self.body)
+                    return self._wire_head
         return Response.wire_head(self)
-
-
-def _is_created(fields: list[tuple[str, str]]) -> bool:
-    """Content-Type, then a Location of printable ASCII (so no CR, LF or NUL): a 201's usual head."""
-    return (len(fields) == 2 and fields[0] == _CONTENT_TYPE_FIELD and fields[1][0] == "Location"
-            and fields[1][1].isascii() and fields[1][1].isprintable())
 
 
 _new_response = object.__new__  # a JSONResponse without running __init__ (encoded() sets every slot)
