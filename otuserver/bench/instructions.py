@@ -45,6 +45,7 @@ CYCLES = {
     "keepalive-ab": "ab -k's HTTP/1.0 keep-alive request for the 600-byte file",
     "keepalive-new": "wrk's request with a query that changes every time: a head never seen before",
     "api-get": "GET /api/scores/{id} (a SQLite read), keep-alive, ids cycling 1..1000",
+    "api-floor": "api-get's requests answered with no framework: the same key lookup and JSON template",
     "api-post": "POST /api/scores with the benchmark's JSON body (a SQLite write), keep-alive",
     "close": "ab's request without keep-alive: accept, parse, answer, close",
 }
@@ -74,6 +75,27 @@ def _seed(worker, rows: int) -> None:
             raise RuntimeError(f"seeding answered {response.status}")
 
 
+def _floor_app(workdir: Path):
+    """GET /api/scores/{id} with nothing of the framework: what the API read costs at least.
+
+    It does only what the read cannot do without: the id from the path, the
+    engine's key lookup and the model's JSON template -- no routing, no service,
+    no validation of the id, no 404. Not a product path: api-get minus api-floor
+    is what the framework costs a read, and api-floor against keepalive-wrk says
+    how close to the small file a read could come with no framework at all.
+    """
+    from api.models import MODELS, Score
+    from ..db import Engine
+    from ..web import JSONResponse
+
+    engine = Engine(workdir / "scores.sqlite3", models=MODELS)
+    sql, template, start = Score._sql["get"], Score._json_template, len("/api/scores/")
+
+    def floor(request):
+        return JSONResponse.encoded(template % engine.lookup(sql, (int(request.path[start:]),)))
+    return floor
+
+
 def run_cycle(name: str, requests: int, workdir: Path) -> list[bytes]:
     """Push `requests` requests of cycle `name` through a fresh worker; the last response is returned
     (with the first), so a caller can check the cycle still does what it says."""
@@ -94,13 +116,15 @@ def run_cycle(name: str, requests: int, workdir: Path) -> list[bytes]:
                     seen.append(client.recv(65536))
                     del seen[1:-1]
             return seen
-        if name == "api-get":
+        if name in ("api-get", "api-floor"):
             _seed(worker, API_ROWS)
+        if name == "api-floor":
+            worker.app = _floor_app(workdir)
         ours, client = socket.socketpair()
         ours.setblocking(False)
         conn = Connection(ours, "127.0.0.1", worker)
         for i in range(requests):
-            if name == "api-get":
+            if name in ("api-get", "api-floor"):
                 client.sendall(b"GET /api/scores/%d HTTP/1.1\r\nHost: h\r\n\r\n" % (i % API_ROWS + 1))
             elif name == "api-post":
                 client.sendall(API_POST_REQUEST)
