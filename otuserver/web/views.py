@@ -228,6 +228,22 @@ class DetailAPIService(ModelService):
         return NotFound(f"no {self.label} with {self.model.pk_name} {pk}")
 
     def describe(self, method: str) -> dict:
+        operation = self._describe_verb(method)
+        operation["parameters"] = [self._key_parameter()]
+        return operation
+
+    def _key_parameter(self) -> dict:
+        """The path parameter named like the key, bounded as the key field is.
+
+        The router's `int` admits 0 and any length; parse_pk turns those into a 404,
+        so the document states the field's own minimum and maximum instead.
+        """
+        schema = dict(self.model.json_schema()["properties"][self.model.pk_name])
+        schema.pop("description", None)  # written for a body ("optional on create"), not a path
+        return {"name": self.model.pk_name, "in": "path", "required": True, "schema": schema,
+                "description": f"the {self.model.pk_name} of one {self.label}"}
+
+    def _describe_verb(self, method: str) -> dict:
         missing = _error(f"no {self.label} with this {self.model.pk_name}")
         if method == "GET":
             return {"summary": f"Read one {self.label}", "responses": {

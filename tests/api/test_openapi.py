@@ -40,6 +40,17 @@ def test_detail_paths_declare_client_id_as_an_integer_path_parameter(document):
             assert param["schema"]["type"] == "integer"
 
 
+def test_client_id_path_parameter_has_the_key_fields_own_bounds_as_the_api_behaves(document, client):
+    key = Score.fields["client_id"]
+    for path in ("/api/interests/{client_id}", "/api/scores/{client_id}"):
+        for operation in document["paths"][path].values():
+            (param,) = [p for p in operation["parameters"] if p["in"] == "path"]
+            assert (param["schema"]["minimum"], param["schema"]["maximum"]) == (key.min_value, key.max_value)
+    # The bounds are the API's: below the minimum and past the maximum name nothing.
+    assert client("GET", "/api/scores/0").status == 404
+    assert client("GET", f"/api/scores/{key.max_value + 1}").status == 404
+
+
 def test_schemas_come_from_the_models_fields(document):
     schemas = document["components"]["schemas"]
     assert set(schemas["Interests"]["properties"]) == set(Interests.fields)

@@ -126,6 +126,17 @@ def test_openapi_document_is_built_from_the_routes_and_the_model(app):
     assert document["components"]["schemas"]["GadgetInput"]["required"] == ["weight", "shiny"]
 
 
+def test_openapi_describes_a_path_parameter_naming_the_key_by_the_key_field_once(app):
+    document = body_of(call(app, "GET", "/openapi.json"))
+    for operation in document["paths"]["/gadgets/{gadget_id}"].values():
+        params = [(p["name"], p["in"]) for p in operation["parameters"]]
+        assert params == [("gadget_id", "path")]    # OpenAPI 3.0.3: unique by name and location
+        (param,) = operation["parameters"]
+        assert param["required"] is True
+        assert param["schema"]["type"] == "integer" and param["schema"]["minimum"] == 1
+        assert param["schema"]["maximum"] == (1 << 63) - 1
+
+
 def test_a_service_with_its_own_call_is_called_itself_and_not_bypassed():
     class Guarded(APIService):
         def __call__(self, request):
