@@ -4,9 +4,9 @@
 appended to the log file) and returns once it accepts connections, or fails
 with the error the server logged. The running master writes its pid file
 itself; `stop` signals that pid and waits for a graceful exit; `status` exits
-0 when running and 3 when not, as LSB init scripts do. A pid file whose process
-is gone, or is not an httpd.py started with that pid file, is stale: reported
-and removed.
+as LSB init scripts do: 0 running, 1 dead with a stale pid file, 3 not running.
+A pid file whose process is gone, or is not an httpd.py started with that pid
+file, is stale: `status` reports it, `start` and `stop` remove it.
 """
 
 import os
@@ -17,7 +17,10 @@ import time
 
 READY_PREFIX = "listening on "
 START_TIMEOUT_S = 15.0
-LSB_NOT_RUNNING = 3
+# LSB Core, "Init Script Actions": the exit status of `status`.
+LSB_RUNNING = 0
+LSB_DEAD_PIDFILE_EXISTS = 1   # "program is dead and /var/run pid file exists"
+LSB_NOT_RUNNING = 3           # "program is not running"
 
 
 def read_pid(pidfile: str) -> int | None:
@@ -71,13 +74,16 @@ def _clear_stale(pidfile: str) -> None:
 
 
 def status(pidfile: str) -> int:
+    """Report and return the LSB status; a stale pid file is left for start or stop to remove."""
     pid = read_pid(pidfile)
-    if pid is None:
-        stale = " (stale pid file)" if os.path.exists(pidfile) else ""
-        print(f"stopped{stale}")
-        return LSB_NOT_RUNNING
-    print(f"running (pid {pid})")
-    return 0
+    if pid is not None:
+        print(f"running (pid {pid})")
+        return LSB_RUNNING
+    if os.path.exists(pidfile):
+        print("stopped (stale pid file)")
+        return LSB_DEAD_PIDFILE_EXISTS
+    print("stopped")
+    return LSB_NOT_RUNNING
 
 
 def start(server_command: list[str], pidfile: str, log_file: str) -> int:
