@@ -151,6 +151,7 @@ def make_config(settings: dict) -> ServerConfig:
                  "max-connections", "max-body", "max-request-line", "max-head", "max-header-fields"):
         if not settings[name] > 0:  # and not NaN, which is neither > 0 nor <= 0 and never expires
             raise UsageError(f"--{name} must be positive")
+    _check_writable(settings["access-log"])
     return ServerConfig(
         host=settings["host"], port=settings["port"], workers=settings["workers"],
         root=root, access_log=settings["access-log"],
@@ -165,6 +166,13 @@ def make_config(settings: dict) -> ServerConfig:
 
 
 def _check_writable(log_path: str) -> None:
+    """Open the access log for append once, here, before any fork (creating it, as a worker would).
+
+    Each worker opens it as it boots, and a worker that cannot boot stops the master: a
+    missing folder, a directory or no permission would otherwise exit 1 with a worker's
+    traceback, after the fork, instead of as a bad argument. (A later failure, on USR1,
+    keeps the file already open: see Worker._reopen_logs.)
+    """
     if log_path in ("-", "off"):
         return
     try:
@@ -238,8 +246,7 @@ def serve(argv: list[str], settings: dict) -> int:
     def reload():  # SIGHUP: the same command line, the config file read again
         fresh = read_settings(argv)
         fresh["daemonized"] = settings.get("daemonized")
-        new_config = make_config(fresh)
-        _check_writable(new_config.access_log)  # or every new worker would fail to boot
+        new_config = make_config(fresh)  # checks the access log too, or every new worker would fail to boot
         return new_config, build_app(new_config, fresh["db"])
 
     master = Master(listener, app, config, reload=reload)

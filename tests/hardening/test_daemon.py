@@ -36,11 +36,12 @@ class Daemon:
         self.server_options = ["--host", "127.0.0.1", "--port", "0", "--root", str(docroot), "--workers", "1"]
         self.port = 0
 
-    def run(self, command: str, *options: str, within: float = 30.0) -> subprocess.CompletedProcess:
+    def run(self, command: str, *options: str, within: float = 30.0,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [sys.executable, str(HTTPD), command, "--pidfile", str(self.pidfile), "--log-file", str(self.log_file),
              *self.server_options, *options],
-            capture_output=True, text=True, cwd=REPO_ROOT, timeout=within)
+            capture_output=True, text=True, cwd=REPO_ROOT, timeout=within, env=env)
         found = STARTED.search(result.stdout)
         if found:
             self.port = int(found.group(2))
@@ -231,44 +232,41 @@ def test_start_on_a_port_in_use_fails_with_the_servers_own_error(daemon):
     assert daemon.run("status").returncode == 3
 
 
+# A sitecustomize module, which every Python process imports at startup when it lies on PYTHONPATH:
+# here it makes each worker's boot fail as one would whose raised descriptor limit the system refused.
+BOOT_FAULT = """\
+import errno
+import otuserver.server.worker as worker
+
+
+def refuse(wanted):
+    raise OSError(errno.EPERM, "setrlimit refused (a fault the test put in)")
+
+
+worker._raise_open_files_limit = refuse
+"""
+
+
 def test_start_fails_when_the_workers_cannot_boot(daemon, tmp_path):
-    result = daemon.run("start", "--access-log", str(tmp_path / "no-such-folder" / "access.log"))
+    # Every argument passes the checks made before the fork; the fault comes in through the
+    # environment, which `start` hands on to the server it launches, so nothing in the product serves it.
+    hook = tmp_path / "boot-fault"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(BOOT_FAULT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook), str(REPO_ROOT)]))
+    result = daemon.run("start", env=env)
     try:
-        assert result.returncode != 0, result.stdout
-        assert "No such file or directory" in result.stderr
+        assert result.returncode == 1, result.stdout
+        assert "failed to start" in result.stderr and "setrlimit refused" in result.stderr
     finally:
-        wait_for(lambda: daemon.run("status").returncode == 3, 5)
+        wait_for(lambda: not daemon.pidfile.exists(), 5)
+    assert daemon.run("status").returncode == 3
 
 
-def test_usr1_reopens_the_daemons_log_file_after_it_was_moved(daemon, tmp_path):
-    pid = daemon.start()
-    assert fetch(daemon.address, "GET", "/t/hello.txt?before-rotation").status == 200
-    assert wait_for(lambda: "before-rotation" in daemon.log_file.read_text(), 3)
-    rotated = tmp_path / "httpd.log.1"
-    os.rename(daemon.log_file, rotated)
-    os.kill(pid, signal.SIGUSR1)
-    assert wait_for(daemon.log_file.exists, 3), "the master did not reopen its log file"
-
-    def lands_in_new_file(n=iter(range(1000))) -> bool:
-        marker = f"after-rotation-{next(n)}"
-        fetch(daemon.address, "GET", f"/t/hello.txt?{marker}")
-        return wait_for(lambda: marker in daemon.log_file.read_text(), 1)
-
-    assert wait_for(lands_in_new_file, 5)
-    assert "after-rotation" not in rotated.read_text()
-
-
-def test_usr1_when_the_daemons_log_file_cannot_be_reopened_keeps_the_server_and_the_old_file(daemon, tmp_path):
-    # redirect_stdio raised in the master's USR1 handler: the master died of it, leaving its workers.
-    folder, moved = tmp_path / "logs", tmp_path / "logs.old"
-    folder.mkdir()
-    daemon.log_file = folder / "httpd.log"
-    pid = daemon.start()
-    workers = child_pids(pid)
-    folder.rename(moved)
-    os.kill(pid, signal.SIGUSR1)
-    assert wait_for(lambda: (moved / "httpd.log").read_text().count("cannot reopen the log file") == 2, 3)
-    assert fetch(daemon.address, "GET", "/t/hello.txt?after-usr1").status == 200
-    assert wait_for(lambda: "after-usr1" in (moved / "httpd.log").read_text(), 3)
-    assert alive(pid) and child_pids(pid) == workers
-    assert "Traceback" not in (moved / "httpd.log").read_text()
+def test_start_with_an_access_log_it_cannot_open_fails_at_once_as_a_bad_argument(daemon, tmp_path):
+    bad_log = tmp_path / "no-such-folder" / "access.log"
+    result = daemon.run("start", "--access-log", str(bad_log))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"httpd.py: error: cannot open access log {bad_log}: No such file or directory"
+    assert not daemon.pidfile.exists() and not daemon.log_file.exists()   # nothing was launched
+    assert daemon.run("status").returncode == 3

@@ -3,6 +3,7 @@ command line wins over it), the access log, and bad arguments (one line on stder
 """
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -276,3 +277,23 @@ def test_a_database_path_that_cannot_be_used_is_a_bad_argument(docroot, tmp_path
     result = run_httpd("--port", "0", "--root", str(docroot), "--workers", "1", "--db", str(db), timeout=5)
     assert_bad_argument(result)
     assert f"cannot use database {db}" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["in-a-missing-folder", "a-directory", "not-writable"])
+def test_an_access_log_that_cannot_be_opened_for_append_is_a_bad_argument(docroot, tmp_path, kind):
+    # It was opened first in each worker: the server forked, the worker could not boot, and the
+    # whole thing exited 1 with the worker's traceback, unlike every other bad argument.
+    log = tmp_path / "access.log"
+    if kind == "in-a-missing-folder":
+        log = tmp_path / "no-such-folder" / "access.log"
+    elif kind == "a-directory":
+        log.mkdir()
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root may write a file whatever its mode")
+        log.write_text("")
+        log.chmod(0o444)
+    result = run_httpd("--port", "0", "--root", str(docroot), "--workers", "1", "--access-log", str(log),
+                       "--db", str(tmp_path / "scores.sqlite3"), timeout=5)
+    assert_bad_argument(result)
+    assert f"cannot open access log {log}" in result.stderr
