@@ -11,19 +11,30 @@ requests and for many, and the difference divided, so start-up cost cancels out.
 
     python -m otuserver.bench.instructions            # all cycles (needs valgrind)
     python -m otuserver.bench.instructions --cycles keepalive-wrk api-get
+    python -m otuserver.bench.instructions --cpu-time 5   # CPU time instead, 5 alternating rounds
+
+Instructions do not say what a request costs in time: code and data that miss
+the caches run slower per instruction. `--cpu-time` measures this process's CPU
+time (user + system, so the cycle's own socket calls too) of the same cycles,
+after some uncounted requests, in rounds that alternate them, and prints the median.
 
 The cycles run without valgrind too (`run_cycle`); the tests do that, to keep
 them working.
 """
 
 import argparse
+import itertools
 import json
 import os
+import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .docroot import SMALL_PATH, small_page
@@ -99,31 +110,34 @@ def _floor_app(workdir: Path):
 def run_cycle(name: str, requests: int, workdir: Path) -> list[bytes]:
     """Push `requests` requests of cycle `name` through a fresh worker; the last response is returned
     (with the first), so a caller can check the cycle still does what it says."""
+    with _cycle(name, workdir) as push:
+        return push(requests)
+
+
+@contextmanager
+def _cycle(name: str, workdir: Path) -> Iterator[Callable[[int], list[bytes]]]:
+    """A fresh worker made ready for cycle `name`; yields push(count), which sends it count requests."""
     from ..server.connection import Connection
 
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)
     worker = _worker(workdir, listener)
+    numbers = itertools.count()  # the request's number in the cycle, across pushes
     seen: list[bytes] = []
-    try:
-        if name == "close":
-            for _ in range(requests):
-                with socket.create_connection(listener.getsockname()) as client:
-                    client.sendall(AB_CLOSE_REQUEST)
-                    worker.accept()
-                    for conn in list(worker.connections.values()):
-                        conn.on_event(0)
-                    seen.append(client.recv(65536))
-                    del seen[1:-1]
-            return seen
-        if name in ("api-get", "api-floor"):
-            _seed(worker, API_ROWS)
-        if name == "api-floor":
-            worker.app = _floor_app(workdir)
-        ours, client = socket.socketpair()
-        ours.setblocking(False)
-        conn = Connection(ours, "127.0.0.1", worker)
-        for i in range(requests):
+
+    def push_new_connections(count: int) -> list[bytes]:
+        for _ in range(count):
+            with socket.create_connection(listener.getsockname()) as client:
+                client.sendall(AB_CLOSE_REQUEST)
+                worker.accept()
+                for conn in list(worker.connections.values()):
+                    conn.on_event(0)
+                seen.append(client.recv(65536))
+                del seen[1:-1]
+        return seen
+
+    def push(count: int) -> list[bytes]:
+        for i in itertools.islice(numbers, count):
             if name in ("api-get", "api-floor"):
                 client.sendall(b"GET /api/scores/%d HTTP/1.1\r\nHost: h\r\n\r\n" % (i % API_ROWS + 1))
             elif name == "api-post":
@@ -135,9 +149,24 @@ def run_cycle(name: str, requests: int, workdir: Path) -> list[bytes]:
             conn.on_event(0)
             seen.append(client.recv(65536))
             del seen[1:-1]
-        client.close()
-        conn.close()
         return seen
+
+    try:
+        if name == "close":
+            yield push_new_connections
+            return
+        if name in ("api-get", "api-floor"):
+            _seed(worker, API_ROWS)
+        if name == "api-floor":
+            worker.app = _floor_app(workdir)
+        ours, client = socket.socketpair()
+        ours.setblocking(False)
+        conn = Connection(ours, "127.0.0.1", worker)
+        try:
+            yield push
+        finally:
+            client.close()
+            conn.close()
     finally:
         listener.close()
 
@@ -161,17 +190,46 @@ def instructions_per_request(name: str, requests: int = 2000, baseline: int = 10
     return (_collected(name, baseline + requests) - _collected(name, baseline)) // requests
 
 
+def cpu_time_per_request(name: str, requests: int = 20000, warmup: int = 200) -> float:
+    """Microseconds of this process's CPU time per request, over `requests` after `warmup` uncounted ones."""
+    with tempfile.TemporaryDirectory(prefix="otu-cpu-") as workdir, _cycle(name, Path(workdir)) as push:
+        push(warmup)  # first-use costs: imports, caches, the parser's memory of heads
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        push(requests)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / requests * 1e6
+
+
+def _print_cpu_times(cycles: list[str], rounds: int, requests: int) -> None:
+    """Each round times every cycle once, in turn, so a slow spell of the machine touches them all."""
+    print(f"CPU time (user + system), {requests} requests per measure, {rounds} rounds, {sys.executable}")
+    times: dict[str, list[float]] = {name: [] for name in cycles}
+    for number in range(1, rounds + 1):
+        for name in cycles:
+            times[name].append(cpu_time_per_request(name, requests))
+        print(f"round {number}: " + ", ".join(f"{name} {times[name][-1]:.1f}" for name in cycles), flush=True)
+    for name in cycles:
+        print(f"{name:15} {statistics.median(times[name]):>7.1f} µs/request (median)   ({CYCLES[name]})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m otuserver.bench.instructions",
                                      description="CPU instructions per request, counted by callgrind.")
     parser.add_argument("--cycles", nargs="+", choices=sorted(CYCLES), default=list(CYCLES))
-    parser.add_argument("--requests", type=int, default=2000, help="requests per count (default 2000)")
+    parser.add_argument("--requests", type=int,
+                        help="requests per count (default 2000; 20000 with --cpu-time)")
+    parser.add_argument("--cpu-time", type=int, metavar="ROUNDS",
+                        help="measure CPU time per request in ROUNDS alternating rounds, not instructions")
     parser.add_argument("--child", nargs=2, metavar=("CYCLE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         with tempfile.TemporaryDirectory(prefix="otu-instr-") as workdir:
             run_cycle(args.child[0], int(args.child[1]), Path(workdir))
         return 0
+    if args.cpu_time:
+        _print_cpu_times(args.cycles, args.cpu_time, args.requests or 20000)
+        return 0
+    args.requests = args.requests or 2000
     python_executable = os.path.realpath(sys.executable)
     if not shutil.which("valgrind"):
         print("valgrind is not installed (apt install valgrind)", file=sys.stderr)
