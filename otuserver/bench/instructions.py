@@ -11,18 +11,19 @@ requests and for many, and the difference divided, so start-up cost cancels out.
 
     python -m otuserver.bench.instructions            # all cycles (needs valgrind)
     python -m otuserver.bench.instructions --cycles keepalive-wrk api-get
-    python -m otuserver.bench.instructions --cpu-time 5   # CPU time instead, 5 alternating rounds
+    python -m otuserver.bench.instructions --cpu-time 50  # CPU time instead, 50 alternating rounds
 
 Instructions do not say what a request costs in time: code and data that miss
 the caches run slower per instruction. `--cpu-time` measures this process's CPU
 time (user + system, so the cycle's own socket calls too) of the same cycles,
-after some uncounted requests, in rounds that alternate them, and prints the median.
+after some uncounted requests, in short rounds that alternate them, and prints the median.
 
 The cycles run without valgrind too (`run_cycle`); the tests do that, to keep
 them working.
 """
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -34,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from .docroot import SMALL_PATH, small_page
@@ -114,7 +114,7 @@ def run_cycle(name: str, requests: int, workdir: Path) -> list[bytes]:
         return push(requests)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _cycle(name: str, workdir: Path) -> Iterator[Callable[[int], list[bytes]]]:
     """A fresh worker made ready for cycle `name`; yields push(count), which sends it count requests."""
     from ..server.connection import Connection
@@ -190,34 +190,45 @@ def instructions_per_request(name: str, requests: int = 2000, baseline: int = 10
     return (_collected(name, baseline + requests) - _collected(name, baseline)) // requests
 
 
-def cpu_time_per_request(name: str, requests: int = 20000, warmup: int = 200) -> float:
-    """Microseconds of this process's CPU time per request, over `requests` after `warmup` uncounted ones."""
-    with tempfile.TemporaryDirectory(prefix="otu-cpu-") as workdir, _cycle(name, Path(workdir)) as push:
-        push(warmup)  # first-use costs: imports, caches, the parser's memory of heads
-        before = resource.getrusage(resource.RUSAGE_SELF)
-        push(requests)
-        after = resource.getrusage(resource.RUSAGE_SELF)
-    return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / requests * 1e6
+def cpu_times(cycles: list[str], rounds: int, requests: int, warmup: int = 200) -> dict[str, list[float]]:
+    """Microseconds of this process's CPU time per request, for each cycle in each round.
+
+    Every cycle's worker is made first and kept; then each round pushes `requests`
+    through every cycle in turn. Short rounds that alternate the cycles spread a slow
+    spell of a shared machine over all of them, instead of over one cycle's whole measure.
+    """
+    times: dict[str, list[float]] = {name: [] for name in cycles}
+    with contextlib.ExitStack() as stack:
+        pushes = {}
+        for name in cycles:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="otu-cpu-")))
+            pushes[name] = stack.enter_context(_cycle(name, workdir))
+            pushes[name](warmup)  # first-use costs: imports, caches, the parser's memory of heads
+        for _ in range(rounds):
+            for name, push in pushes.items():
+                before = resource.getrusage(resource.RUSAGE_SELF)
+                push(requests)
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                spent = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+                times[name].append(spent / requests * 1e6)
+    return times
 
 
 def _print_cpu_times(cycles: list[str], rounds: int, requests: int) -> None:
-    """Each round times every cycle once, in turn, so a slow spell of the machine touches them all."""
-    print(f"CPU time (user + system), {requests} requests per measure, {rounds} rounds, {sys.executable}")
-    times: dict[str, list[float]] = {name: [] for name in cycles}
-    for number in range(1, rounds + 1):
-        for name in cycles:
-            times[name].append(cpu_time_per_request(name, requests))
-        print(f"round {number}: " + ", ".join(f"{name} {times[name][-1]:.1f}" for name in cycles), flush=True)
+    print(f"CPU time (user + system), {rounds} rounds of {requests} requests per cycle, {sys.executable}")
+    times = cpu_times(cycles, rounds, requests)
     for name in cycles:
-        print(f"{name:15} {statistics.median(times[name]):>7.1f} µs/request (median)   ({CYCLES[name]})")
+        low, high = min(times[name]), max(times[name])
+        print(f"{name:15} {statistics.median(times[name]):>7.1f} µs/request (median; rounds {low:.1f} to {high:.1f})"
+              f"   ({CYCLES[name]})")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m otuserver.bench.instructions",
                                      description="CPU instructions per request, counted by callgrind.")
     parser.add_argument("--cycles", nargs="+", choices=sorted(CYCLES), default=list(CYCLES))
-    parser.add_argument("--requests", type=int,
-                        help="requests per count (default 2000; 20000 with --cpu-time)")
+    parser.add_argument("--requests", type=int, default=2000,
+                        help="requests per count, or per round with --cpu-time (default 2000)")
     parser.add_argument("--cpu-time", type=int, metavar="ROUNDS",
                         help="measure CPU time per request in ROUNDS alternating rounds, not instructions")
     parser.add_argument("--child", nargs=2, metavar=("CYCLE", "N"), help=argparse.SUPPRESS)
@@ -227,9 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             run_cycle(args.child[0], int(args.child[1]), Path(workdir))
         return 0
     if args.cpu_time:
-        _print_cpu_times(args.cycles, args.cpu_time, args.requests or 20000)
+        _print_cpu_times(args.cycles, args.cpu_time, args.requests)
         return 0
-    args.requests = args.requests or 2000
     python_executable = os.path.realpath(sys.executable)
     if not shutil.which("valgrind"):
         print("valgrind is not installed (apt install valgrind)", file=sys.stderr)
