@@ -34,10 +34,10 @@ CAVEATS = """\
   it has seen before from memory instead of parsing it (otuserver/http/parser.py, `_Seen`). The small-file
   and ab figures measure that path; a client whose every head is new costs about 1.3x as many
   instructions per request (`python -m otuserver.bench.instructions`: keepalive-new against keepalive-wrk).
-- **Short runs, few rounds.** Where a scenario's description names rounds (the side-by-side and ab
-  scenarios, which decide four of the six targets), ours and nginx ran in interleaved rounds and the median
-  round is shown, with every round's figure beside it; the sweeps and the idle-connection run, which decide
-  the other two, are one run per point. Rounds on a shared machine
+- **Short runs, few rounds.** Where a scenario's description names rounds (the side-by-side, ab and
+  worker scenarios, which decide five of the six targets), ours and nginx ran in interleaved rounds and the
+  median round is shown, with every round's figure beside it; the concurrency sweep and the idle-connection
+  run, which decides the sixth, are one run per point. Rounds on a shared machine
   differ by 10-30%, so differences of a few percent are noise, and a ratio near a target can fall on either
   side of it in another run.
 - **python -m http.server** speaks HTTP/1.0 (a new connection per request, even under wrk's keep-alive)
@@ -165,8 +165,15 @@ def _workers_target(data: dict | None, cores: int) -> dict:
     if len(steps) < 2:
         return _target(text, "not measured", None)
     gains = [ratio(b["rps"], a["rps"]) for a, b in zip(steps, steps[1:])]
-    measured = ", ".join(f"{a['workers']}→{b['workers']}: {fmt_ratio(g)}" for a, b, g in zip(steps, steps[1:], gains))
+    measured = ", ".join(f"{a['workers']}→{b['workers']}: {fmt_ratio(g)}{_step_rounds(b, a)}"
+                         for a, b, g in zip(steps, steps[1:], gains))
     return _target(text, measured, all(g is not None and g >= WORKER_STEP_GAIN for g in gains))
+
+
+def _step_rounds(more: dict, fewer: dict) -> str:
+    """' (medians of 5 rounds, by round ...)' for a worker step measured in rounds, else ''."""
+    by_round = round_ratios(more, fewer)
+    return f" (medians of {len(by_round)} rounds, by round {_by_round(by_round)})" if len(by_round) > 1 else ""
 
 
 def evaluate_targets(data: dict[str, dict]) -> list[dict]:
@@ -287,10 +294,13 @@ def _section_workers(d: dict) -> str:
     for w in dict.fromkeys(r["workers"] for r in d["runs"]):
         ours, nginx = _run(d, "ours", "small", workers=w), _run(d, "nginx", "small", workers=w)
         rows.append([w, _num(_rps(ours)), _num(_rps(nginx)), fmt_ratio(ratio(_rps(ours), _rps(nginx))),
-                     fmt_ratio(ratio(_rps(ours), _rps(one["ours"]))), fmt_ratio(ratio(_rps(nginx), _rps(one["nginx"]))),
-                     f"{_errors(ours)} · {_errors(nginx)}", f"{fmt_split(ours)} · {fmt_split(nginx)}"])
+                     fmt_ratio(ratio(_rps(ours), _rps(one["ours"]))),
+                     _by_round(round_ratios(ours, one["ours"])) or "n/a",
+                     fmt_ratio(ratio(_rps(nginx), _rps(one["nginx"]))),
+                     f"{_errors(ours)} · {_errors(nginx)}", fmt_split(ours), fmt_split(nginx)])
     return table(["workers", "ours req/s", "nginx req/s", "ours / nginx", "ours vs 1 worker",
-                  "nginx vs 1 worker", "errors (ours · nginx)", "connections per worker (ours · nginx)"], rows)
+                  "ours vs 1 worker by round", "nginx vs 1 worker", "errors (ours · nginx)",
+                  "ours: connections per worker, by round", "nginx: connections per worker, by round"], rows)
 
 
 def _mib(kib: int) -> str:

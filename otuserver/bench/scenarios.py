@@ -5,8 +5,9 @@ commands and one record per measured run ({"server", "case", ...} plus run_wrk's
 or run_ab's numbers, errors included). Servers compared side by side run at the
 same time and are measured in turn, point by point, so that a noisy neighbour
 hurts them alike. The scenarios that decide issue 4's targets (side by side,
-ab) repeat that in interleaved rounds and keep, per server and case, the run
-with the median rate (`median_of_rounds`); every round stays in the data. The
+ab, workers) repeat that in interleaved rounds and keep, per server and case
+(and worker count), the run with the median rate (`median_of_rounds`); every
+round stays in the data. The
 Plan fixes every count and duration, so every load loop is bounded. This
 module knows nothing of charts or of the README.
 """
@@ -56,7 +57,7 @@ class Plan:
     idle_keepalive_s: int           # servers keep idle connections this long in the idle scenario
     slow_concurrency: int
     api_rows: int                   # rows seeded for GET /api/scores/{id}
-    rounds: int                     # interleaved rounds of the side-by-side and ab scenarios
+    rounds: int                     # interleaved rounds of the side-by-side, ab and worker scenarios
 
 
 FULL = Plan(quick=False, duration_s=10, warmup_s=2, workers=2, concurrency=50,
@@ -189,7 +190,7 @@ def start_side_by_side(ctx: Context, stack: contextlib.ExitStack, workers: int,
 
 
 def median_of_rounds(runs: list[dict]) -> list[dict]:
-    """One run per (server, case): the round with the median rate, carrying every round's figures.
+    """One run per (server, case, workers): the round with the median rate, carrying every round's figures.
 
     On a shared machine one run can be 20% off; rounds interleaved with the
     reference server's, and the median of them, are far steadier. The median is
@@ -205,7 +206,7 @@ def median_of_rounds(runs: list[dict]) -> list[dict]:
     """
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
-        groups.setdefault((run["server"], run["case"]), []).append(run)
+        groups.setdefault((run["server"], run["case"], run.get("workers")), []).append(run)
     kept = []
     for group in groups.values():
         ranked = sorted(group, key=lambda r: -1.0 if r["rps"] is None else r["rps"])
@@ -252,9 +253,11 @@ def _in_round(started: list[S.BenchServer], round_: int) -> list[S.BenchServer]:
     return [srv for srv in started if round_ == 0 or srv.name in ("ours", "nginx")]
 
 
-def _rounds_text(plan: Plan) -> str:
-    return (f"{plan.rounds} interleaved rounds, the median round shown (python -m http.server: first round only)"
-            if plan.rounds > 1 else "one round")
+def _rounds_text(plan: Plan, with_python: bool = True) -> str:
+    if plan.rounds == 1:
+        return "one round"
+    text = f"{plan.rounds} interleaved rounds, the median round shown"
+    return text + " (python -m http.server: first round only)" if with_python else text
 
 
 def ab_classic(ctx: Context) -> dict:
@@ -294,19 +297,27 @@ def concurrency_sweep(ctx: Context) -> dict:
 
 
 def worker_sweep(ctx: Context) -> dict:
-    """The small file with 1, 2, 4 workers (ours and nginx), a fresh pair of servers per count."""
+    """The small file with 1, 2, 4 workers (ours and nginx), every count in every round.
+
+    A pair of servers per count, all started first; each round then measures every
+    count in turn, so a slow spell of the machine falls on all of them, not on one
+    count's only run (run 12 measured 1 -> 2 workers at 0.91x, run 13 at 1.14x, on
+    the same code). Idle, the servers not measured cost next to nothing.
+    """
     plan = ctx.plan
-    runs, described = [], []
-    for workers in plan.worker_sweep:
-        with contextlib.ExitStack() as stack:
-            started = start_side_by_side(ctx, stack, workers, with_python=False)
-            described += [srv.describe() for srv in started]
-            for srv in started:
-                runs.append(measure(ctx, srv, "small", SMALL_PATH, plan.worker_sweep_concurrency,
-                                    workers=workers))
+    runs = []
+    with contextlib.ExitStack() as stack:
+        pairs = {workers: start_side_by_side(ctx, stack, workers, with_python=False)
+                 for workers in plan.worker_sweep}
+        for round_ in range(plan.rounds):
+            for workers, started in pairs.items():
+                for srv in started:
+                    runs.append(measure(ctx, srv, "small", SMALL_PATH, plan.worker_sweep_concurrency,
+                                        workers=workers, round=round_))
     result = _result("Worker sweep", f"wrk keep-alive on {SMALL_PATH}, {plan.worker_sweep_concurrency} "
-                     "connections", ctx, [], runs)
-    result["servers"] = described
+                     f"connections; {_rounds_text(plan, with_python=False)}", ctx, [],
+                     median_of_rounds(runs), all_rounds=runs)
+    result["servers"] = [srv.describe() for started in pairs.values() for srv in started]
     return result
 
 

@@ -114,12 +114,13 @@ def test_the_servers_under_test_answer_the_measured_requests(quick_run):
 def test_target_scenarios_keep_the_median_round_and_every_round(quick_run):
     """ours and nginx run in every round; the run shown is one of them, and no round is dropped."""
     _, data, _ = quick_run
-    for name in ("reference", "ab"):
+    for name in ("reference", "ab", "workers"):
         rounds = data[name]["plan"]["rounds"]
         assert rounds >= 2, "the quick plan must exercise rounds"
         every = data[name]["all_rounds"]
         for run in data[name]["runs"]:
-            measured = [r for r in every if (r["server"], r["case"]) == (run["server"], run["case"])]
+            key = (run["server"], run["case"], run.get("workers"))
+            measured = [r for r in every if (r["server"], r["case"], r.get("workers")) == key]
             expected = rounds if run["server"] in ("ours", "nginx") else 1
             assert len(run["rounds"]) == len(measured) == expected, (name, run["server"], run["case"])
             assert [r["rps"] for r in run["rounds"]] == [r["rps"] for r in measured]

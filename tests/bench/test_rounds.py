@@ -3,7 +3,7 @@
 Pure functions over hand-made run records; no server, no load tool.
 """
 
-from otuserver.bench.report import _ab_target, _errors, _vs_nginx
+from otuserver.bench.report import _ab_target, _errors, _vs_nginx, _workers_target
 from otuserver.bench.scenarios import median_of_rounds
 
 WRK_ERRORS = {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
@@ -57,4 +57,13 @@ def test_a_target_ratio_is_the_ratio_of_the_median_rounds():
                             + [wrk_run("nginx", v, i) for i, v in enumerate([10.0, 10.0, 12.0])])
     target = _vs_nginx({"runs": runs}, "small", 0.9, "small")
     assert target["measured"].startswith("0.90× (9 vs 10 req/s; medians of 3 rounds")
+    assert target["met"] is True
+
+
+def test_each_worker_count_keeps_its_own_median_and_a_step_names_its_rounds():
+    runs = median_of_rounds([{**wrk_run("ours", v, i), "workers": 1} for i, v in enumerate([10.0, 12.0, 11.0])]
+                            + [{**wrk_run("ours", v, i), "workers": 2} for i, v in enumerate([13.0, 11.0, 15.0])])
+    assert sorted((r["workers"], r["rps"]) for r in runs) == [(1, 11.0), (2, 13.0)]
+    target = _workers_target({"runs": runs}, cores=2)
+    assert target["measured"] == "1→2: 1.18× (medians of 3 rounds, by round 1.30× · 0.92× · 1.36×)"
     assert target["met"] is True
