@@ -279,13 +279,17 @@ def test_a_database_path_that_cannot_be_used_is_a_bad_argument(docroot, tmp_path
     assert f"cannot use database {db}" in result.stderr
 
 
-@pytest.mark.parametrize("kind", ["in-a-missing-folder", "a-directory", "not-writable"])
+@pytest.mark.parametrize("kind", ["in-a-missing-folder", "under-a-file", "a-directory", "not-writable"])
 def test_an_access_log_that_cannot_be_opened_for_append_is_a_bad_argument(docroot, tmp_path, kind):
     # It was opened first in each worker: the server forked, the worker could not boot, and the
     # whole thing exited 1 with the worker's traceback, unlike every other bad argument.
+    # "not-writable" cannot fail for root (CI runs as root); "under-a-file" (ENOTDIR) fails for anyone.
     log = tmp_path / "access.log"
     if kind == "in-a-missing-folder":
         log = tmp_path / "no-such-folder" / "access.log"
+    elif kind == "under-a-file":
+        (tmp_path / "a-file").write_text("")
+        log = tmp_path / "a-file" / "access.log"
     elif kind == "a-directory":
         log.mkdir()
     else:
