@@ -225,7 +225,8 @@ def _print_cpu_times(cycles: list[str], rounds: int, requests: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m otuserver.bench.instructions",
-                                     description="CPU instructions per request, counted by callgrind.")
+                                     description="CPU instructions per request, counted by callgrind; or, "
+                                                 "with --cpu-time, CPU time per request.")
     parser.add_argument("--cycles", nargs="+", choices=sorted(CYCLES), default=list(CYCLES))
     parser.add_argument("--requests", type=int, default=2000,
                         help="requests per count, or per round with --cpu-time (default 2000)")
