@@ -270,3 +270,37 @@ def test_start_with_an_access_log_it_cannot_open_fails_at_once_as_a_bad_argument
     assert result.stderr.strip() == f"httpd.py: error: cannot open access log {bad_log}: No such file or directory"
     assert not daemon.pidfile.exists() and not daemon.log_file.exists()   # nothing was launched
     assert daemon.run("status").returncode == 3
+
+
+def test_usr1_reopens_the_daemons_log_file_after_it_was_moved(daemon, tmp_path):
+    pid = daemon.start()
+    assert fetch(daemon.address, "GET", "/t/hello.txt?before-rotation").status == 200
+    assert wait_for(lambda: "before-rotation" in daemon.log_file.read_text(), 3)
+    rotated = tmp_path / "httpd.log.1"
+    os.rename(daemon.log_file, rotated)
+    os.kill(pid, signal.SIGUSR1)
+    assert wait_for(daemon.log_file.exists, 3), "the master did not reopen its log file"
+
+    def lands_in_new_file(n=iter(range(1000))) -> bool:
+        marker = f"after-rotation-{next(n)}"
+        fetch(daemon.address, "GET", f"/t/hello.txt?{marker}")
+        return wait_for(lambda: marker in daemon.log_file.read_text(), 1)
+
+    assert wait_for(lands_in_new_file, 5)
+    assert "after-rotation" not in rotated.read_text()
+
+
+def test_usr1_when_the_daemons_log_file_cannot_be_reopened_keeps_the_server_and_the_old_file(daemon, tmp_path):
+    # redirect_stdio raised in the master's USR1 handler: the master died of it, leaving its workers.
+    folder, moved = tmp_path / "logs", tmp_path / "logs.old"
+    folder.mkdir()
+    daemon.log_file = folder / "httpd.log"
+    pid = daemon.start()
+    workers = child_pids(pid)
+    folder.rename(moved)
+    os.kill(pid, signal.SIGUSR1)
+    assert wait_for(lambda: (moved / "httpd.log").read_text().count("cannot reopen the log file") == 2, 3)
+    assert fetch(daemon.address, "GET", "/t/hello.txt?after-usr1").status == 200
+    assert wait_for(lambda: "after-usr1" in (moved / "httpd.log").read_text(), 3)
+    assert alive(pid) and child_pids(pid) == workers
+    assert "Traceback" not in (moved / "httpd.log").read_text()
